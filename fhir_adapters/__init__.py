@@ -1,0 +1,16 @@
+"""FHIR R4 edge of the product: a submission in, one patient's typed facts out.
+
+    from fhir_adapters import parse_input
+    parsed = parse_input(bundle_bytes)      # Bundle, NDJSON or a lone Patient
+    parsed.record                           # eligibility.facts.PatientRecord
+    parsed.input_sha256                     # identifies the canonical input (order-independent)
+
+Bad input raises the typed errors of `eligibility.errors`, each with a FHIRPath-like `location`.
+"""
+
+from __future__ import annotations
+
+from .codes import normalize_icd10
+from .pipeline import ParsedInput, parse_input, parse_resources
+
+__all__ = ["ParsedInput", "normalize_icd10", "parse_input", "parse_resources"]

@@ -1,0 +1,177 @@
+"""parse_input / parse_resources: submission -> validated, projected `PatientRecord` + canonical input.
+
+Steps, each raising a typed InputError located in the submission:
+1. envelope (parsing.py): JSON / NDJSON, Bundle type, entry shape;
+2. every resource has a known resourceType; read types are validated with the R4B models (models.py);
+3. exactly one Patient;
+4. identities and references (references.py), then projection to facts (projection.py);
+5. canonical form and its SHA-256 (canonical.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eligibility.errors import InvalidResourceError, NotFHIRError, PatientCountError
+from eligibility.facts import (
+    AllergyFact,
+    ConditionFact,
+    DeviceFact,
+    EncounterFact,
+    MedicationFact,
+    ObservationFact,
+    PatientFact,
+    PatientRecord,
+    ProcedureFact,
+)
+
+from .canonical import canonical_bundle, sha256_hex
+from .locations import Locator
+from .models import READ_TYPES, is_resource_type, validate_resource
+from .parsing import RawEntry, Submission, read_submission
+from .projection import Fact, Projector
+from .references import IndexedEntry, ResourceIndex, identity_of
+
+__all__ = ["ParsedInput", "parse_input", "parse_resources"]
+
+
+@dataclass(frozen=True)
+class ParsedInput:
+    record: PatientRecord
+    canonical: bytes  # order-independent canonical Bundle (canonical.py); parsing it gives `record` again
+    input_sha256: str  # sha256 hex of `canonical`
+    resource_count: int  # top-level resources in the submission, read or not
+    warnings: tuple[str, ...]  # "location: message", sorted; things read with an assumption
+
+
+def parse_input(raw: bytes | str) -> ParsedInput:
+    """A FHIR R4 Bundle, NDJSON (one resource a line) or a lone Patient -> one patient's record."""
+    return _parse(read_submission(raw))
+
+
+def parse_resources(resources: Sequence[Any], *, locations: Sequence[str] | None = None) -> ParsedInput:
+    """The same from resources already decoded from JSON (bulk NDJSON runs grouped per patient).
+
+    `locations`, when given, names where each resource came from (e.g. "Condition.ndjson line 42") so
+    that errors point into the caller's files; by default errors say "resources[3]".
+    """
+    if locations is not None and len(locations) != len(resources):
+        raise ValueError("locations must name each resource")
+    entries: list[RawEntry] = []
+    for index, resource in enumerate(resources):
+        locator = Locator(f"resources[{index}]") if locations is None else Locator(locations[index], ": ")
+        if not isinstance(resource, dict):
+            raise NotFHIRError(f"a {type(resource).__name__} is not a FHIR resource", location=locator.at())
+        entries.append(RawEntry({"resource": resource}, locator))
+    return _parse(Submission("collection", tuple(entries), "resources"))
+
+
+def _parse(submission: Submission) -> ParsedInput:
+    items: list[IndexedEntry] = []
+    patients: list[IndexedEntry] = []
+    ignored: Counter[str] = Counter()
+    for raw in submission.entries:
+        resource = raw.resource
+        if resource is None:
+            continue  # e.g. a transaction DELETE: nothing to read; kept in the canonical input
+        resource_type = resource.get("resourceType")
+        if not isinstance(resource_type, str) or not is_resource_type(resource_type):
+            raise NotFHIRError(
+                f"resourceType {resource_type!r} is not a FHIR R4 resource type",
+                location=raw.locator.at("resourceType"),
+            )
+        identity = identity_of(resource, raw.full_url)
+        if resource_type in READ_TYPES:
+            validate_resource(resource, raw.locator.at)
+            if identity is None:
+                raise InvalidResourceError(
+                    f"{resource_type} has neither an id nor a urn:uuid fullUrl; its facts could not be cited",
+                    location=raw.locator.at("id"),
+                )
+        else:
+            ignored[resource_type] += 1
+        item = IndexedEntry(raw, resource, identity)
+        items.append(item)
+        if resource_type == "Patient":
+            patients.append(item)
+
+    if not patients:
+        raise PatientCountError("the record holds no Patient resource", location=submission.location)
+    if len(patients) > 1:
+        names = ", ".join(p.identity or "?" for p in patients)
+        raise PatientCountError(
+            f"the record holds {len(patients)} Patients ({names}); send one patient per record",
+            location=patients[1].raw.locator.base,
+        )
+
+    warnings: list[str] = []
+    projector = Projector(ResourceIndex(items), patients[0], warnings)
+    facts = _Facts()
+    for item in items:
+        if item.resource["resourceType"] not in READ_TYPES:
+            continue
+        try:
+            fact = projector.project(item)
+        except ValueError as exc:  # a date the validator let through but the calendar refuses
+            raise InvalidResourceError(str(exc), location=item.raw.locator.at()) from exc
+        if fact is not None:
+            facts.add(fact)
+
+    record = facts.record(projector.patient_fact(), tuple(sorted(ignored.items())))
+    canonical = canonical_bundle(submission.bundle_type, (raw.entry for raw in submission.entries))
+    return ParsedInput(
+        record=record,
+        canonical=canonical,
+        input_sha256=sha256_hex(canonical),
+        resource_count=len(items),
+        warnings=tuple(sorted(warnings)),
+    )
+
+
+def _by_reference(fact: Fact) -> str:
+    return fact.reference
+
+
+@dataclass
+class _Facts:
+    conditions: list[ConditionFact] = field(default_factory=list)
+    medications: list[MedicationFact] = field(default_factory=list)
+    procedures: list[ProcedureFact] = field(default_factory=list)
+    observations: list[ObservationFact] = field(default_factory=list)
+    encounters: list[EncounterFact] = field(default_factory=list)
+    devices: list[DeviceFact] = field(default_factory=list)
+    allergies: list[AllergyFact] = field(default_factory=list)
+
+    def add(self, fact: Fact) -> None:
+        if isinstance(fact, ConditionFact):
+            self.conditions.append(fact)
+        elif isinstance(fact, MedicationFact):
+            self.medications.append(fact)
+        elif isinstance(fact, ProcedureFact):
+            self.procedures.append(fact)
+        elif isinstance(fact, ObservationFact):
+            self.observations.append(fact)
+        elif isinstance(fact, EncounterFact):
+            self.encounters.append(fact)
+        elif isinstance(fact, DeviceFact):
+            self.devices.append(fact)
+        else:
+            self.allergies.append(fact)
+
+    def record(self, patient: PatientFact, ignored_types: tuple[tuple[str, int], ...]) -> PatientRecord:
+        # References are unique (the index refuses duplicates), so they alone order the facts and the
+        # record does not depend on entry order.
+        return PatientRecord(
+            patient=patient,
+            conditions=tuple(sorted(self.conditions, key=_by_reference)),
+            medications=tuple(sorted(self.medications, key=_by_reference)),
+            procedures=tuple(sorted(self.procedures, key=_by_reference)),
+            observations=tuple(sorted(self.observations, key=_by_reference)),
+            encounters=tuple(sorted(self.encounters, key=_by_reference)),
+            devices=tuple(sorted(self.devices, key=_by_reference)),
+            allergies=tuple(sorted(self.allergies, key=_by_reference)),
+            ignored_types=ignored_types,
+        )
