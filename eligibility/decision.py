@@ -1,0 +1,141 @@
+"""The decision record of the policy spec §5, with its stable field names.
+
+Pydantic models so the record is validated once, serialises to exactly the spec's JSON, and can
+be read back (replay, the audit store, the API) without hand-written parsing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "OUTCOMES",
+    "STATUSES",
+    "Action",
+    "Criterion",
+    "DataRequest",
+    "Decision",
+    "Evidence",
+    "PatientRef",
+    "PolicyRef",
+]
+
+Status = Literal["met", "not_met", "unknown", "not_applicable"]
+STATUSES: tuple[str, ...] = ("met", "not_met", "unknown", "not_applicable")
+Outcome = Literal[
+    "ELIGIBLE_FOR_TRIAL",
+    "ELIGIBLE_WITH_CONDITIONS",
+    "NEEDS_REVIEW",
+    "INSUFFICIENT_INFORMATION",
+    "NOT_ELIGIBLE",
+    "ELIGIBLE_FOR_IMPLANT",
+    "TRIAL_FAILED",
+]
+OUTCOMES: tuple[str, ...] = (
+    "ELIGIBLE_FOR_TRIAL",
+    "ELIGIBLE_WITH_CONDITIONS",
+    "NEEDS_REVIEW",
+    "INSUFFICIENT_INFORMATION",
+    "NOT_ELIGIBLE",
+    "ELIGIBLE_FOR_IMPLANT",
+    "TRIAL_FAILED",
+)
+ELIGIBLE_OUTCOMES = frozenset({"ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Evidence(_Model):
+    reference: str
+    date: str | None = None
+    value: str | None = None
+    note: str | None = None
+
+
+class DataRequest(_Model):
+    """What would settle an `unknown`: a code the clinic can record, and words for a person."""
+
+    description: str
+    resource_type: str
+    codes: list[str] = []  # "system|code" tokens that would satisfy the request
+
+
+class Criterion(_Model):
+    id: str
+    status: Status
+    reason: str
+    evidence: list[Evidence] = []
+    data_requests: list[DataRequest] = []
+    rule_id: str  # our stable rule id, never durable_rules' positional name
+
+
+class Action(_Model):
+    kind: Literal[
+        "hold_medication",
+        "lab_check",
+        "smoking_cessation",
+        "medication_reconciliation",
+        "fasting_instructions",
+        "advisory",
+    ]
+    category: Literal["condition", "standard", "advisory"]
+    description: str
+    medication: str | None = None
+    rxnorm: str | None = None
+    days_before: float | None = None
+    restart: str | None = None
+    lab: str | None = None
+    note: str | None = None
+    evidence: list[Evidence] = []
+    rule_id: str
+
+
+class PatientRef(_Model):
+    reference: str
+
+
+class PolicyRef(_Model):
+    id: str
+    version: str
+    sha256: str
+
+
+class Decision(_Model):
+    decision_id: str
+    evaluated_at: str
+    as_of: str
+    patient: PatientRef
+    policy: PolicyRef
+    engine_version: str
+    input_sha256: str
+    stage: Literal["trial", "implant"]
+    outcome: Outcome
+    label_status: Literal["ON_LABEL", "OFF_LABEL"]
+    criteria: list[Criterion]
+    actions: list[Action]
+    rules_fired: list[str]
+    summary: str
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for crit in self.criteria:
+            if crit.id == criterion_id:
+                return crit
+        raise KeyError(criterion_id)
+
+    def to_json_dict(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+    def clinical_content(self) -> dict[str, object]:
+        """The record without the fields that identify one run (id, wall-clock time).
+
+        Two evaluations of the same input, policy and as_of have equal clinical content;
+        replay and the determinism tests compare this.
+        """
+        data = self.model_dump(mode="json")
+        data.pop("decision_id")
+        data.pop("evaluated_at")
+        return data
