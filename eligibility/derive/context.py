@@ -1,0 +1,148 @@
+"""What every derivation needs: the record filtered to what counts at `as_of`, once.
+
+Filtering rules (spec §1, §6): entries refuted or entered-in-error are ignored; a Condition is
+active when clinicalStatus is active/recurrence/relapse, or absent with no abatement; anything
+dated after `as_of` is ignored, so a replay with a past `as_of` sees what was knowable then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+from eligibility.codes import CodingLike
+from eligibility.decision import Evidence
+from eligibility.facts import (
+    ConditionFact,
+    DeviceFact,
+    EncounterFact,
+    MedicationFact,
+    ObservationFact,
+    PatientRecord,
+    ProcedureFact,
+)
+from eligibility.policy import Policy
+
+__all__ = ["Context", "PainScore", "fmt_date", "fmt_score"]
+
+_IGNORED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+_ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+_IGNORED_OBSERVATION = frozenset({"entered-in-error", "cancelled"})
+_IGNORED_PROCEDURE = frozenset({"entered-in-error", "not-done", "preparation"})
+_IGNORED_MEDICATION = frozenset({"entered-in-error", "not-taken", "draft"})
+_IGNORED_ENCOUNTER = frozenset({"entered-in-error", "cancelled", "planned"})
+
+
+def fmt_date(day: date | None) -> str:
+    return day.isoformat() if day else "undated"
+
+
+def fmt_score(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class PainScore:
+    reference: str
+    day: date
+    value: float  # on 0-10
+
+    def evidence(self, note: str | None = None) -> Evidence:
+        return Evidence(reference=self.reference, date=self.day.isoformat(), value=fmt_score(self.value), note=note)
+
+
+@dataclass
+class Context:
+    record: PatientRecord
+    policy: Policy
+    as_of: date
+    notes: list[str] = field(default_factory=list)
+
+    def t(self, name: str) -> Any:
+        return self.policy.threshold(name)
+
+    def vs(self, name: str, codings: tuple[CodingLike, ...]) -> CodingLike | None:
+        return self.policy.matcher[name].match(codings)
+
+    def _not_future(self, day: date | None) -> bool:
+        return day is None or day <= self.as_of
+
+    @cached_property
+    def conditions(self) -> tuple[ConditionFact, ...]:
+        """Conditions that are not refuted/entered-in-error and not dated after as_of."""
+        return tuple(
+            c
+            for c in self.record.conditions
+            if c.verification_status not in _IGNORED_VERIFICATION
+            and c.clinical_status != "entered-in-error"
+            and self._not_future(c.date)
+        )
+
+    @cached_property
+    def active_conditions(self) -> tuple[ConditionFact, ...]:
+        return tuple(c for c in self.conditions if self.is_active(c))
+
+    @staticmethod
+    def is_active(condition: ConditionFact) -> bool:
+        if condition.clinical_status is None:
+            return not condition.abated
+        return condition.clinical_status in _ACTIVE_CLINICAL
+
+    @cached_property
+    def observations(self) -> tuple[ObservationFact, ...]:
+        return tuple(
+            o
+            for o in self.record.observations
+            if o.status not in _IGNORED_OBSERVATION and self._not_future(o.effective)
+        )
+
+    @cached_property
+    def procedures(self) -> tuple[ProcedureFact, ...]:
+        return tuple(
+            p for p in self.record.procedures if p.status not in _IGNORED_PROCEDURE and self._not_future(p.start)
+        )
+
+    @cached_property
+    def medications(self) -> tuple[MedicationFact, ...]:
+        return tuple(
+            m for m in self.record.medications if m.status not in _IGNORED_MEDICATION and self._not_future(m.start)
+        )
+
+    @cached_property
+    def encounters(self) -> tuple[EncounterFact, ...]:
+        return tuple(
+            e for e in self.record.encounters if e.status not in _IGNORED_ENCOUNTER and self._not_future(e.start)
+        )
+
+    @cached_property
+    def devices(self) -> tuple[DeviceFact, ...]:
+        return tuple(d for d in self.record.devices if d.status not in {"entered-in-error", "inactive"})
+
+    @cached_property
+    def pain_scores(self) -> tuple[PainScore, ...]:
+        """Dated 0-10 pain scores, oldest first. VAS in mm is scaled to 0-10."""
+        matcher = self.policy.matcher
+        scale = float(self.t("vas_scale_max"))
+        scores: list[PainScore] = []
+        for obs in self.observations:
+            if obs.effective is None or obs.value_number is None:
+                continue
+            value = obs.value_number
+            if matcher["pain_score"].match(obs.codes) is None:
+                if not self._is_vas(obs):
+                    continue
+                value = value * 10.0 / scale if value > 10 else value
+            if 0 <= value <= 10:
+                scores.append(PainScore(obs.reference, obs.effective, value))
+            else:
+                self.notes.append(f"{obs.reference}: pain score {value:g} is outside 0-10 and was not used")
+        return tuple(sorted(scores, key=lambda s: (s.day, s.reference)))
+
+    def _is_vas(self, obs: ObservationFact) -> bool:
+        vas = set(self.policy.valuesets["pain_score"].get("loinc_vas", ()))
+        return any(self.policy.matcher.kind_of(c.system) == "loinc" and c.code in vas for c in obs.codes)
+
+    def scores_between(self, start: date, end: date) -> list[PainScore]:
+        return [s for s in self.pain_scores if start <= s.day <= end]

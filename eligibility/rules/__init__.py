@@ -1,0 +1,7 @@
+"""The candidacy rules (durable_rules), one ruleset per installed policy version."""
+
+from eligibility.rules.catalog import Effect, Rule, build_catalog
+from eligibility.rules.host import session
+from eligibility.rules.rulesets import CATALOGS, fire
+
+__all__ = ["CATALOGS", "Effect", "Rule", "build_catalog", "fire", "session"]

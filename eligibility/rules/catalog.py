@@ -1,0 +1,160 @@
+"""The candidacy rules, with our own stable ids (durable_rules would name them by position).
+
+Each rule matches one derived fact (a `Finding`'s flat values, `t` = its kind) against constants
+taken from the policy's thresholds, and records one effect. Rules only record: the engine
+composes the decision from what fired, and checks that every question got exactly one answer.
+Never compare two facts with <, > here (that reads out of bounds in durable_rules); date and
+number arithmetic happen in `eligibility.derive`.
+
+Phases: 1 = findings (criteria, stage, label, actions); 2 = the outcome, from a summary of the
+phase-1 results; 3 = standard preparation, from the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from durable.lang import m
+
+from eligibility.policy import Policy
+
+__all__ = ["Effect", "Rule", "build_catalog"]
+
+
+@dataclass(frozen=True)
+class Effect:
+    kind: str  # criterion | stage | label | action | outcome | none
+    target: str  # criterion id, stage, label status, action kind or outcome
+    status: str = ""  # criterion status
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    phase: int
+    condition: Any  # a durable_rules expression
+    effect: Effect
+
+
+def _crit(cid: str, status: str) -> Effect:
+    return Effect("criterion", cid, status)
+
+
+Builder = Callable[[Policy], list[Rule]]
+
+
+def _person_and_diagnosis(p: Policy) -> list[Rule]:
+    t = p.thresholds
+    return [
+        Rule("adult.unknown", 1, (m.t == "age") & (m.known == False), _crit("adult", "unknown")),  # noqa: E712
+        Rule("adult.met", 1, (m.t == "age") & (m.known == True) & (m.years >= t["adult_min_age_years"]), _crit("adult", "met")),  # noqa: E712
+        Rule("adult.not_met", 1, (m.t == "age") & (m.known == True) & (m.years < t["adult_min_age_years"]), _crit("adult", "not_met")),  # noqa: E712
+        Rule("diagnosis.met", 1, (m.t == "diagnosis") & (m.qualifying > 0), _crit("qualifying_diagnosis", "met")),
+        Rule("diagnosis.not_met", 1, (m.t == "diagnosis") & (m.qualifying == 0) & (m.non_qualifying_pain > 0), _crit("qualifying_diagnosis", "not_met")),
+        Rule("diagnosis.unknown", 1, (m.t == "diagnosis") & (m.qualifying == 0) & (m.non_qualifying_pain == 0), _crit("qualifying_diagnosis", "unknown")),
+        Rule("location.met", 1, (m.t == "location") & (m.targeted > 0), _crit("pain_location", "met")),
+        Rule("location.not_met", 1, (m.t == "location") & (m.targeted == 0) & (m.ambiguous == 0) & (m.outside > 0), _crit("pain_location", "not_met")),
+        Rule("location.unknown", 1, (m.t == "location") & (m.targeted == 0) & ((m.ambiguous > 0) | (m.outside == 0)), _crit("pain_location", "unknown")),
+        Rule("duration.unknown", 1, (m.t == "duration") & (m.known == False), _crit("pain_duration", "unknown")),  # noqa: E712
+        Rule("duration.met", 1, (m.t == "duration") & (m.known == True) & (m.months >= t["pain_duration_min_months"]), _crit("pain_duration", "met")),  # noqa: E712
+        Rule("duration.not_met", 1, (m.t == "duration") & (m.known == True) & (m.months < t["pain_duration_min_months"]), _crit("pain_duration", "not_met")),  # noqa: E712
+        Rule("severity.unknown", 1, (m.t == "severity") & (m.known == False), _crit("pain_severity", "unknown")),  # noqa: E712
+        Rule("severity.met", 1, (m.t == "severity") & (m.known == True) & (m.score >= t["pain_severity_min"]), _crit("pain_severity", "met")),  # noqa: E712
+        Rule("severity.not_met", 1, (m.t == "severity") & (m.known == True) & (m.score < t["pain_severity_min"]), _crit("pain_severity", "not_met")),  # noqa: E712
+        Rule("label.on", 1, (m.t == "label") & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
+        Rule("label.off", 1, (m.t == "label") & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
+    ]
+
+
+def _treatments(p: Policy) -> list[Rule]:
+    need = p.thresholds["failed_medication_classes_min"]
+    return [
+        Rule("medications.unknown.none", 1, (m.t == "medications") & (m.classes == 0), _crit("failed_medications", "unknown")),
+        Rule("medications.met", 1, (m.t == "medications") & (m.failed >= need), _crit("failed_medications", "met")),
+        Rule("medications.unknown.undocumented", 1, (m.t == "medications") & (m.classes > 0) & (m.failed < need) & (m.failed_or_undocumented >= need), _crit("failed_medications", "unknown")),
+        Rule("medications.not_met", 1, (m.t == "medications") & (m.classes > 0) & (m.failed_or_undocumented < need), _crit("failed_medications", "not_met")),
+        Rule("pt.unknown.none", 1, (m.t == "physical_therapy") & (m.courses == 0), _crit("failed_physical_therapy", "unknown")),
+        Rule("pt.met", 1, (m.t == "physical_therapy") & (m.failed > 0), _crit("failed_physical_therapy", "met")),
+        Rule("pt.not_met.successful", 1, (m.t == "physical_therapy") & (m.failed == 0) & (m.successful > 0), _crit("failed_physical_therapy", "not_met")),
+        Rule("pt.unknown.undocumented", 1, (m.t == "physical_therapy") & (m.failed == 0) & (m.successful == 0) & (m.undocumented > 0), _crit("failed_physical_therapy", "unknown")),
+        Rule("pt.not_met.inadequate", 1, (m.t == "physical_therapy") & (m.courses > 0) & (m.failed == 0) & (m.successful == 0) & (m.undocumented == 0), _crit("failed_physical_therapy", "not_met")),
+        Rule("interventional.not_applicable", 1, (m.t == "interventional") & (m.required == False), _crit("failed_interventional", "not_applicable")),  # noqa: E712
+        Rule("interventional.unknown.none", 1, (m.t == "interventional") & (m.required == True) & (m.procedures == 0), _crit("failed_interventional", "unknown")),  # noqa: E712
+        Rule("interventional.met", 1, (m.t == "interventional") & (m.required == True) & (m.failed > 0), _crit("failed_interventional", "met")),  # noqa: E712
+        Rule("interventional.not_met", 1, (m.t == "interventional") & (m.required == True) & (m.failed == 0) & (m.successful > 0), _crit("failed_interventional", "not_met")),  # noqa: E712
+        Rule("interventional.unknown.undocumented", 1, (m.t == "interventional") & (m.required == True) & (m.procedures > 0) & (m.failed == 0) & (m.successful == 0), _crit("failed_interventional", "unknown")),  # noqa: E712
+    ]
+
+
+def _safety(p: Policy) -> list[Rule]:
+    return [
+        Rule("psych.unknown", 1, (m.t == "psych") & (m.evaluations == 0), _crit("psychological_evaluation", "unknown")),
+        Rule("psych.met", 1, (m.t == "psych") & (m.evaluations > 0) & (m.latest_unfavourable == False), _crit("psychological_evaluation", "met")),  # noqa: E712
+        Rule("psych.not_met", 1, (m.t == "psych") & (m.evaluations > 0) & (m.latest_unfavourable == True), _crit("psychological_evaluation", "not_met")),  # noqa: E712
+        Rule("sud.met", 1, (m.t == "sud") & (m.active == 0), _crit("no_active_substance_use_disorder", "met")),
+        Rule("sud.not_met", 1, (m.t == "sud") & (m.active > 0), _crit("no_active_substance_use_disorder", "not_met")),
+        Rule("absolute.met", 1, (m.t == "absolute") & (m.total == 0), _crit("no_absolute_contraindication", "met")),
+        Rule("absolute.not_met", 1, (m.t == "absolute") & (m.total > 0), _crit("no_absolute_contraindication", "not_met")),
+        Rule("relative.met", 1, (m.t == "relative") & (m.total == 0), _crit("no_relative_contraindication", "met")),
+        Rule("relative.not_met", 1, (m.t == "relative") & (m.total > 0), _crit("no_relative_contraindication", "not_met")),
+    ]
+
+
+def _stage_and_trial(p: Policy) -> list[Rule]:
+    minimum = p.thresholds["trial_response_min_fraction"]
+    return [
+        Rule("stage.implant", 1, (m.t == "stage") & (m.trial > 0) & (m.permanent == 0), Effect("stage", "implant")),
+        Rule("stage.trial", 1, (m.t == "stage") & ((m.trial == 0) | (m.permanent > 0)), Effect("stage", "trial")),
+        Rule("trial_response.unknown", 1, (m.t == "trial_response") & (m.known == False), _crit("trial_response", "unknown")),  # noqa: E712
+        Rule("trial_response.met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction >= minimum), _crit("trial_response", "met")),  # noqa: E712
+        Rule("trial_response.not_met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction < minimum), _crit("trial_response", "not_met")),  # noqa: E712
+    ]
+
+
+def _actions(p: Policy) -> list[Rule]:
+    return [
+        Rule("hold.days", 1, (m.t == "medication") & (m.hold == "days"), Effect("action", "hold_medication")),
+        Rule("hold.prescriber", 1, (m.t == "medication") & (m.hold == "prescriber"), Effect("action", "hold_medication")),
+        Rule("hold.none", 1, (m.t == "medication") & (m.hold == "none"), Effect("none", "no_hold")),
+        Rule("hold.advisory", 1, (m.t == "medication") & (m.hold == "advisory"), Effect("action", "advisory")),
+        Rule("lab.check", 1, (m.t == "medication") & (m.lab != ""), Effect("action", "lab_check")),
+        Rule("smoking.cessation", 1, (m.t == "smoking") & (m.current == True), Effect("action", "smoking_cessation")),  # noqa: E712
+        Rule("smoking.none", 1, (m.t == "smoking") & (m.current == False), Effect("none", "no_smoking_action")),  # noqa: E712
+    ]
+
+
+def _outcomes(p: Policy) -> list[Rule]:
+    trial = m.t == "summary"
+    clear = (m.blocking_not_met == 0) & (m.unknown == 0)
+    review = (m.relative_not_met > 0) | (m.neurostimulator > 0)
+    no_review = (m.relative_not_met == 0) & (m.neurostimulator == 0)
+    implant_ok = (m.stage == "implant") & (m.trial_response == "met")
+    return [
+        Rule("outcome.trial.not_eligible", 2, trial & (m.stage == "trial") & (m.blocking_not_met > 0), Effect("outcome", "NOT_ELIGIBLE")),
+        Rule("outcome.trial.insufficient", 2, trial & (m.stage == "trial") & (m.blocking_not_met == 0) & (m.unknown > 0), Effect("outcome", "INSUFFICIENT_INFORMATION")),
+        Rule("outcome.trial.needs_review", 2, trial & (m.stage == "trial") & clear & review, Effect("outcome", "NEEDS_REVIEW")),
+        Rule("outcome.trial.with_conditions", 2, trial & (m.stage == "trial") & clear & no_review & (m.condition_actions > 0), Effect("outcome", "ELIGIBLE_WITH_CONDITIONS")),
+        Rule("outcome.trial.eligible", 2, trial & (m.stage == "trial") & clear & no_review & (m.condition_actions == 0), Effect("outcome", "ELIGIBLE_FOR_TRIAL")),
+        Rule("outcome.implant.trial_failed", 2, trial & (m.stage == "implant") & (m.trial_response == "not_met"), Effect("outcome", "TRIAL_FAILED")),
+        Rule("outcome.implant.insufficient", 2, trial & (m.stage == "implant") & (m.trial_response == "unknown"), Effect("outcome", "INSUFFICIENT_INFORMATION")),
+        Rule("outcome.implant.not_eligible", 2, trial & implant_ok & (m.safety_not_met > 0), Effect("outcome", "NOT_ELIGIBLE")),
+        Rule("outcome.implant.needs_review", 2, trial & implant_ok & (m.safety_not_met == 0) & review, Effect("outcome", "NEEDS_REVIEW")),
+        Rule("outcome.implant.eligible", 2, trial & implant_ok & (m.safety_not_met == 0) & no_review, Effect("outcome", "ELIGIBLE_FOR_IMPLANT")),
+        Rule("prep.medication_reconciliation", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "medication_reconciliation")),  # noqa: E712
+        Rule("prep.fasting_instructions", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "fasting_instructions")),  # noqa: E712
+        Rule("prep.none", 3, (m.t == "decided") & (m.eligible == False), Effect("none", "no_preparation")),  # noqa: E712
+    ]
+
+
+_BUILDERS: tuple[Builder, ...] = (_person_and_diagnosis, _treatments, _safety, _stage_and_trial, _actions, _outcomes)
+
+
+def build_catalog(policy: Policy) -> tuple[Rule, ...]:
+    rules = tuple(rule for builder in _BUILDERS for rule in builder(policy))
+    ids = [r.id for r in rules]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate rule ids: {sorted(duplicates)}")
+    return rules
