@@ -50,7 +50,7 @@ def _judge_window(
     threshold = ctx.t("pain_score_failure_min")
     window = ctx.scores_between(start, min(end, ctx.as_of))
     high: list[PainScore] = [s for s in window if s.value >= threshold]
-    span = f"{start.isoformat()} to {end.isoformat()}"
+    span = f"{start.isoformat()} to {min(end, ctx.as_of).isoformat()}"
     if high:
         first = high[0]
         return Trial(
