@@ -99,9 +99,7 @@ def validate_resource(resource: dict[str, Any], at: Callable[[str], str]) -> Non
         raise NotFHIRError(f"unknown FHIR type inside {resource_type}: {exc}", location=at("")) from exc
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         path, message = _first_problem(exc)
-        raise InvalidResourceError(
-            f"{resource_type} fails FHIR R4B validation: {message}", location=at(path)
-        ) from exc
+        raise InvalidResourceError(f"{resource_type} fails FHIR R4B validation: {message}", location=at(path)) from exc
 
 
 def _first_problem(exc: ValueError) -> tuple[str, str]:
@@ -112,7 +110,10 @@ def _first_problem(exc: ValueError) -> tuple[str, str]:
     if not problems:
         return "", str(exc)
     first = problems[0]
-    return _path(first.get("loc", ())), str(first.get("msg", "invalid value"))
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "model_validation_format" and loc[-1:] == ("root",):
+        loc = loc[:-1]  # fhir.resources' wrong-JSON-type errors name their RootModel, not a FHIR element
+    return _path(loc), str(first.get("msg", "invalid value"))
 
 
 def _path(loc: tuple[Any, ...]) -> str:

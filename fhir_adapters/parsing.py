@@ -58,14 +58,10 @@ def read_submission(raw: bytes | str) -> Submission:
     except orjson.JSONDecodeError as exc:
         lines = _ndjson_lines(data)
         if lines is None:
-            raise NotJSONError(
-                f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}, column {exc.colno}"
-            ) from exc
+            raise NotJSONError(f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}, column {exc.colno}") from exc
         return _from_ndjson(lines)
     if not isinstance(document, dict):
-        raise NotFHIRError(
-            f"JSON {type(document).__name__} is not a FHIR resource (expected an object)", location="$"
-        )
+        raise NotFHIRError(f"JSON {type(document).__name__} is not a FHIR resource (expected an object)", location="$")
     resource_type = document.get("resourceType")
     if resource_type == "Bundle":
         return _from_bundle(document)
@@ -111,9 +107,7 @@ def _from_ndjson(lines: list[tuple[int, bytes]]) -> Submission:
         try:
             resource = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            raise NotJSONError(
-                f"not valid JSON: {exc.msg}", location=f"line {number}, column {exc.colno}"
-            ) from exc
+            raise NotJSONError(f"not valid JSON: {exc.msg}", location=f"line {number}, column {exc.colno}") from exc
         if not isinstance(resource, dict):
             raise NotFHIRError(
                 f"NDJSON line holds a JSON {type(resource).__name__}, not a FHIR resource",
@@ -126,9 +120,7 @@ def _from_ndjson(lines: list[tuple[int, bytes]]) -> Submission:
 def _from_bundle(bundle: dict[str, Any]) -> Submission:
     bundle_type = bundle.get("type")
     if not isinstance(bundle_type, str) or bundle_type not in _ALL_BUNDLE_TYPES:
-        raise InvalidResourceError(
-            f"Bundle.type {bundle_type!r} is not a FHIR Bundle type", location="Bundle.type"
-        )
+        raise InvalidResourceError(f"Bundle.type {bundle_type!r} is not a FHIR Bundle type", location="Bundle.type")
     if bundle_type not in ACCEPTED_BUNDLE_TYPES:
         raise WrongResourceTypeError(
             f"a {bundle_type} Bundle is not a patient record; send collection, searchset, transaction,"

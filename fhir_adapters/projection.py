@@ -29,15 +29,7 @@ from .references import IndexedEntry, ResourceIndex, Target, reference_type
 
 __all__ = ["SUBJECT_FIELDS", "Fact", "Projector"]
 
-Fact = (
-    ConditionFact
-    | MedicationFact
-    | ProcedureFact
-    | ObservationFact
-    | EncounterFact
-    | DeviceFact
-    | AllergyFact
-)
+Fact = ConditionFact | MedicationFact | ProcedureFact | ObservationFact | EncounterFact | DeviceFact | AllergyFact
 
 # The element that ties each read resource to its patient.
 SUBJECT_FIELDS: dict[str, str] = {
@@ -319,8 +311,7 @@ class Projector:
                     found.extend(self._medication_codes(item, seen | {item.key}))
             else:
                 raise DanglingReferenceError(
-                    f"ingredient itemReference {literal!r} is a {item.resource_type}, not a Substance or "
-                    "Medication",
+                    f"ingredient itemReference {literal!r} is a {item.resource_type}, not a Substance or Medication",
                     location=where,
                 )
         return found
