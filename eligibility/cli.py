@@ -67,10 +67,18 @@ def read_input(path: str) -> bytes:
 
 @app.command()
 def evaluate(
-    path: Annotated[str, typer.Argument(help="FHIR R4 Bundle or NDJSON file of one patient ('-' for stdin).")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="json (the decision record) or text.")] = "text",
-    policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
+    path: Annotated[
+        str, typer.Argument(help="FHIR R4 Bundle or NDJSON file of one patient ('-' for stdin).")
+    ],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="json (the decision record) or text.")
+    ] = "text",
+    policy: Annotated[
+        str | None, typer.Option(help="Policy id@version (default: the configured one).")
+    ] = None,
 ) -> None:
     """Evaluate one patient's record; the decision is recorded in the audit trail before it is shown."""
     from eligibility.service import evaluate_and_record

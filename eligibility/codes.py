@@ -90,7 +90,9 @@ class CodeMatcher:
     """All value sets of a policy, plus the lookups that map codes to regions and ingredients."""
 
     def __init__(self, valuesets: Mapping[str, Any]) -> None:
-        systems = {kind: frozenset(urls) for kind, urls in valuesets["systems"].items()}
+        systems: dict[str, frozenset[str]] = {
+            str(kind): frozenset(urls) for kind, urls in valuesets["systems"].items()
+        }
         self.systems = systems
         self.sets: dict[str, ValueSet] = {
             name: ValueSet(name, data, systems)
@@ -104,7 +106,9 @@ class CodeMatcher:
         self._body_sites: dict[str, str] = dict(regions["body_sites_snomed"])
         self._snomed_findings: dict[str, str] = dict(regions.get("snomed_findings", {}))
         # (prefix?, normalised code, region), most specific first.
-        icd = [(k.endswith("*"), normalize_icd10(k.rstrip("*")), v) for k, v in regions["icd10"].items()]
+        icd: list[tuple[bool, str, str]] = [
+            (k.endswith("*"), normalize_icd10(k.rstrip("*")), str(v)) for k, v in regions["icd10"].items()
+        ]
         self._icd_regions = sorted(icd, key=lambda t: (t[0], -len(t[1])))
         self._ingredients: dict[str, str] = dict(valuesets["rxnorm_ingredients"]["rxnorm"])
         self._products: dict[str, str] = dict(valuesets["rxnorm_products"]["rxnorm"])

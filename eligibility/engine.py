@@ -1,10 +1,10 @@
 """The engine: facts + policy + as_of in, decision out. No clock, no I/O, no FHIR.
 
-    derive findings (Python: dates, windows, spans)
-      -> phase 1 rules: criteria, stage, label, condition actions
-      -> phase 2 rules: the outcome, from a summary of phase 1
-      -> phase 3 rules: standard preparation, from the outcome
-      -> compose the decision record and check every question got exactly one answer
+derive findings (Python: dates, windows, spans)
+  -> phase 1 rules: criteria, stage, label, condition actions
+  -> phase 2 rules: the outcome, from a summary of phase 1
+  -> phase 3 rules: standard preparation, from the outcome
+  -> compose the decision record and check every question got exactly one answer
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from eligibility.policy import Policy
 from eligibility.rules import Rule, fire, session
 from eligibility.version import ENGINE_VERSION
 
-__all__ = ["CRITERIA", "CONDITION_ACTIONS", "evaluate"]
+__all__ = ["CONDITION_ACTIONS", "CRITERIA", "evaluate"]
 
 CRITERIA: tuple[str, ...] = (
     "adult",
@@ -108,7 +108,11 @@ def evaluate(
         fired += phase2
         outcome = _one("the outcome", [r.effect.target for r, _ in phase2 if r.effect.kind == "outcome"])
 
-        phase3 = fire(policy, sid, [{"t": "decided", "fid": len(findings) + 1, "eligible": outcome in ELIGIBLE_OUTCOMES}])
+        phase3 = fire(
+            policy,
+            sid,
+            [{"t": "decided", "fid": len(findings) + 1, "eligible": outcome in ELIGIBLE_OUTCOMES}],
+        )
         fired += phase3
         action_hits += [(r, Finding("decided", {})) for r, _ in phase3 if r.effect.kind == "action"]
 

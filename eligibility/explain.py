@@ -14,7 +14,8 @@ __all__ = ["describe_action", "render_text", "summarize"]
 
 OUTCOME_WORDS = {
     "ELIGIBLE_FOR_TRIAL": "appears to be a candidate for a DRG stimulation trial",
-    "ELIGIBLE_WITH_CONDITIONS": "appears to be a candidate for a DRG stimulation trial once the conditions below are addressed",
+    "ELIGIBLE_WITH_CONDITIONS": "appears to be a candidate for a DRG stimulation trial once the conditions below "
+    "are addressed",
     "NEEDS_REVIEW": "needs a clinician's review before a DRG procedure is considered",
     "INSUFFICIENT_INFORMATION": "cannot be assessed yet: information is missing",
     "NOT_ELIGIBLE": "does not meet the candidacy criteria at this time",
@@ -33,6 +34,7 @@ def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -
     if kind == "hold_medication":
         med = detail["ingredient"]
         days = detail.get("days_before")
+        hold_days = float(days) if days is not None else 0.0
         note_parts = ["confirm with the prescriber"]
         if detail.get("kind") == "prescriber":
             note_parts = [detail.get("note", "prescriber decision"), "confirm with the prescriber"]
@@ -41,7 +43,8 @@ def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -
                 "procedure is the prescriber's decision; confirm with the prescriber."
             )
         else:
-            text = f"{wording}: {med} {_days(days)} before the procedure, restart {detail.get('restart', 'per prescriber')}."
+            restart = detail.get("restart", "per prescriber")
+            text = f"{wording}: {med} {_days(hold_days)} before the procedure, restart {restart}."
         if detail.get("kind") != "prescriber" and detail.get("note"):
             note_parts.append(detail["note"])
         return Action(
@@ -58,7 +61,11 @@ def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -
         )
     if kind == "lab_check":
         lab = detail["lab"]
-        what = "INR (must be normal before the procedure)" if lab == "INR" else "renal function (creatinine clearance)"
+        what = (
+            "INR (must be normal before the procedure)"
+            if lab == "INR"
+            else "renal function (creatinine clearance)"
+        )
         return Action(
             kind="lab_check",
             category="condition",
@@ -72,7 +79,8 @@ def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -
         return Action(
             kind="advisory",
             category="advisory",
-            description=f"{detail['ingredient'].capitalize()}: {detail.get('note', 'advisory')}. No hold is recommended.",
+            description=f"{detail['ingredient'].capitalize()}: {detail.get('note', 'advisory')}. "
+            "No hold is recommended.",
             medication=detail["ingredient"],
             rxnorm=detail.get("rxnorm"),
             note=detail.get("note"),

@@ -51,4 +51,6 @@ def decide(
     decision_id: str,
     evaluated_at: str,
 ) -> Decision:
-    return decide_parsed(prepare(raw), as_of=as_of, policy=policy, decision_id=decision_id, evaluated_at=evaluated_at)
+    return decide_parsed(
+        prepare(raw), as_of=as_of, policy=policy, decision_id=decision_id, evaluated_at=evaluated_at
+    )

@@ -47,7 +47,11 @@ def test_example_is_eligible_with_conditions(example_bytes: bytes) -> None:
     holds = [a for a in d.actions if a.kind == "hold_medication"]
     assert [(a.medication, a.days_before) for a in holds] == [("ibuprofen", 1)]
     assert "confirm with the prescriber" in (holds[0].note or "")
-    assert {a.kind for a in d.actions} >= {"smoking_cessation", "medication_reconciliation", "fasting_instructions"}
+    assert {a.kind for a in d.actions} >= {
+        "smoking_cessation",
+        "medication_reconciliation",
+        "fasting_instructions",
+    }
 
 
 def test_same_input_gives_identical_decision_across_runs(example_bytes: bytes) -> None:
@@ -86,7 +90,9 @@ def test_patients_never_see_each_others_facts_over_5000_evaluations(example_byte
     }
     policy = load_policy()
     reference = {
-        name: decide_parsed(p, as_of=AS_OF, policy=policy, decision_id="r", evaluated_at="t").clinical_content()
+        name: decide_parsed(
+            p, as_of=AS_OF, policy=policy, decision_id="r", evaluated_at="t"
+        ).clinical_content()
         for name, p in inputs.items()
     }
     assert len({json.dumps(v, sort_keys=True) for v in reference.values()}) == len(reference)
@@ -103,13 +109,19 @@ def test_every_policy_defines_a_ruleset_with_unique_stable_ids() -> None:
         catalog = build_catalog(policy)
         assert [r.id for r in catalog] == list(CATALOGS[policy.key])
         for cid in CRITERIA:
-            statuses = {r.effect.status for r in catalog if r.effect.kind == "criterion" and r.effect.target == cid}
+            statuses = {
+                r.effect.status for r in catalog if r.effect.kind == "criterion" and r.effect.target == cid
+            }
             assert {"met", "not_met"} <= statuses, cid
 
 
 def test_contraindication_criteria_have_no_unknown_rule() -> None:
     catalog = build_catalog(load_policy())
-    for cid in ("no_active_substance_use_disorder", "no_absolute_contraindication", "no_relative_contraindication"):
+    for cid in (
+        "no_active_substance_use_disorder",
+        "no_absolute_contraindication",
+        "no_relative_contraindication",
+    ):
         assert "unknown" not in {r.effect.status for r in catalog if r.effect.target == cid}
 
 
@@ -149,4 +161,11 @@ def test_a_reason_missing_for_the_chosen_status_is_an_engine_error(
     monkeypatch.setattr("eligibility.engine.derive_findings", broken)
     parsed = prepare(example_bytes)
     with pytest.raises(EngineError, match="adult"):
-        evaluate(parsed.record, policy=load_policy(), as_of=AS_OF, input_sha256="x", decision_id="d", evaluated_at="t")
+        evaluate(
+            parsed.record,
+            policy=load_policy(),
+            as_of=AS_OF,
+            input_sha256="x",
+            decision_id="d",
+            evaluated_at="t",
+        )

@@ -50,7 +50,9 @@ class PainScore:
     value: float  # on 0-10
 
     def evidence(self, note: str | None = None) -> Evidence:
-        return Evidence(reference=self.reference, date=self.day.isoformat(), value=fmt_score(self.value), note=note)
+        return Evidence(
+            reference=self.reference, date=self.day.isoformat(), value=fmt_score(self.value), note=note
+        )
 
 
 @dataclass
@@ -101,19 +103,25 @@ class Context:
     @cached_property
     def procedures(self) -> tuple[ProcedureFact, ...]:
         return tuple(
-            p for p in self.record.procedures if p.status not in _IGNORED_PROCEDURE and self._not_future(p.start)
+            p
+            for p in self.record.procedures
+            if p.status not in _IGNORED_PROCEDURE and self._not_future(p.start)
         )
 
     @cached_property
     def medications(self) -> tuple[MedicationFact, ...]:
         return tuple(
-            m for m in self.record.medications if m.status not in _IGNORED_MEDICATION and self._not_future(m.start)
+            m
+            for m in self.record.medications
+            if m.status not in _IGNORED_MEDICATION and self._not_future(m.start)
         )
 
     @cached_property
     def encounters(self) -> tuple[EncounterFact, ...]:
         return tuple(
-            e for e in self.record.encounters if e.status not in _IGNORED_ENCOUNTER and self._not_future(e.start)
+            e
+            for e in self.record.encounters
+            if e.status not in _IGNORED_ENCOUNTER and self._not_future(e.start)
         )
 
     @cached_property

@@ -153,7 +153,12 @@ def derive_location(ctx: Context) -> Finding:
             add(matcher.region_of_code(condition.codes), condition.reference, day, "implied by the code")
     for obs in ctx.observations:
         if obs.body_sites and ctx.vs("pain_score", obs.codes):
-            add(matcher.region_of_site(obs.body_sites), obs.reference, fmt_date(obs.effective), "pain score site")
+            add(
+                matcher.region_of_site(obs.body_sites),
+                obs.reference,
+                fmt_date(obs.effective),
+                "pain score site",
+            )
 
     regions_in = sorted({e.value or "" for e in targeted})
     regions_out = sorted({e.value or "" for e in outside})
@@ -187,8 +192,12 @@ def derive_duration(ctx: Context) -> Finding:
             "duration",
             {"known": False, "months": -1},
             criterion="pain_duration",
-            reasons={"unknown": "No onset, recorded or asserted date is on record for a qualifying pain diagnosis."},
-            data_requests=[request("Record the onset date of the pain diagnosis (Condition.onsetDateTime).", "Condition")],
+            reasons={
+                "unknown": "No onset, recorded or asserted date is on record for a qualifying pain diagnosis."
+            },
+            data_requests=[
+                request("Record the onset date of the pain diagnosis (Condition.onsetDateTime).", "Condition")
+            ],
         )
     condition, coding = min(dated, key=lambda t: (t[0].date, t[0].reference))
     onset = condition.date
@@ -220,7 +229,9 @@ def derive_severity(ctx: Context) -> Finding:
             "severity",
             {"known": False, "score": -1.0},
             criterion="pain_severity",
-            reasons={"unknown": f"No pain score recorded in the {window} days before {ctx.as_of.isoformat()}."},
+            reasons={
+                "unknown": f"No pain score recorded in the {window} days before {ctx.as_of.isoformat()}."
+            },
             data_requests=[
                 request(
                     "Record a current 0-10 pain score (LOINC 72514-3).", "Observation", f"{LOINC}|72514-3"

@@ -24,14 +24,21 @@ def _active_at(ctx: Context, med: MedicationFact) -> bool:
 def _secondary_prevention(ctx: Context, meds: list[MedicationFact]) -> list[Evidence]:
     vs = ctx.policy.matcher["secondary_prevention_indication"]
     found = [
-        Evidence(reference=c.reference, date=fmt_date(c.date), value=(vs.match(c.codes) or c.codes[0]).code, note="indication")
+        Evidence(
+            reference=c.reference,
+            date=fmt_date(c.date),
+            value=(vs.match(c.codes) or c.codes[0]).code,
+            note="indication",
+        )
         for c in ctx.conditions
         if vs.match(c.codes)
     ]
     for med in meds:
         coding = vs.match(med.reason_codes)
         if coding is not None:
-            found.append(Evidence(reference=med.reference, date=fmt_date(med.start), value=coding.code, note="reason"))
+            found.append(
+                Evidence(reference=med.reference, date=fmt_date(med.start), value=coding.code, note="reason")
+            )
     return found
 
 
@@ -48,8 +55,13 @@ def derive_medication_safety(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     for ingredient in sorted(by_ingredient):
         entry = dict(table[ingredient])
-        meds = sorted((m for m, _ in by_ingredient[ingredient]), key=lambda m: (m.start or date.min, m.reference))
-        evidence = [Evidence(reference=m.reference, date=fmt_date(m.start) if m.start else None, value=ingredient) for m in meds]
+        meds = sorted(
+            (m for m, _ in by_ingredient[ingredient]), key=lambda m: (m.start or date.min, m.reference)
+        )
+        evidence = [
+            Evidence(reference=m.reference, date=fmt_date(m.start) if m.start else None, value=ingredient)
+            for m in meds
+        ]
         kind = entry["kind"]
         if ingredient == "aspirin":
             indication = _secondary_prevention(ctx, meds)
@@ -57,7 +69,9 @@ def derive_medication_safety(ctx: Context) -> list[Finding]:
                 entry = {**entry, **entry["secondary_prevention"]}
                 kind = entry["kind"]
                 evidence += indication
-        rxcui = next((r for _, r in by_ingredient[ingredient] if r), None) or ctx.policy.matcher.rxcui_by_ingredient.get(ingredient)
+        rxcui = next(
+            (r for _, r in by_ingredient[ingredient] if r), None
+        ) or ctx.policy.matcher.rxcui_by_ingredient.get(ingredient)
         findings.append(
             Finding(
                 "medication",

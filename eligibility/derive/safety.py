@@ -23,12 +23,14 @@ __all__ = [
 ]
 
 
-
 def _cond_ev(condition: ConditionFact, coding: object, what: str) -> Evidence:
     code = getattr(coding, "code", "")
     display = getattr(coding, "display", None) or condition.text or ""
     return Evidence(
-        reference=condition.reference, date=fmt_date(condition.date), value=f"{code} {display}".strip(), note=what
+        reference=condition.reference,
+        date=fmt_date(condition.date),
+        value=f"{code} {display}".strip(),
+        note=what,
     )
 
 
@@ -58,17 +60,26 @@ def derive_psych(ctx: Context) -> Finding:
             "psych",
             {"evaluations": 0, "latest_unfavourable": False},
             criterion="psychological_evaluation",
-            reasons={"unknown": f"No psychological evaluation in the {months} months before {ctx.as_of.isoformat()}."},
+            reasons={
+                "unknown": f"No psychological evaluation in the {months} months before {ctx.as_of.isoformat()}."
+            },
             data_requests=[
                 request(
-                    "Record a psychological evaluation for neuromodulation (CPT 90791/90792/96130-96137) and its result.",
+                    "Record a psychological evaluation for neuromodulation (CPT 90791/90792/96130-96137) "
+                    "and its result.",
                     "Procedure",
                     "http://www.ama-assn.org/go/cpt|90791",
                 )
             ],
         )
     day, ref, unfavourable = max(evals)
-    ev = [Evidence(reference=ref, date=day.isoformat(), value="unfavourable" if unfavourable else "no unfavourable result")]
+    ev = [
+        Evidence(
+            reference=ref,
+            date=day.isoformat(),
+            value="unfavourable" if unfavourable else "no unfavourable result",
+        )
+    ]
     return Finding(
         "psych",
         {"evaluations": len(evals), "latest_unfavourable": unfavourable},
@@ -82,7 +93,9 @@ def derive_psych(ctx: Context) -> Finding:
 
 
 def _sud_active(ctx: Context) -> list[Evidence]:
-    remission = {normalize_icd10(c) for c in ctx.policy.valuesets["substance_use_disorder"]["icd10_remission"]}
+    remission = {
+        normalize_icd10(c) for c in ctx.policy.valuesets["substance_use_disorder"]["icd10_remission"]
+    }
     found: list[Evidence] = []
     for condition in ctx.active_conditions:
         coding = ctx.vs("substance_use_disorder", condition.codes)
@@ -127,7 +140,12 @@ def _pregnancy(ctx: Context) -> list[Evidence]:
         pregnant = any((c.system, c.code) in answers for c in latest.value_codes)
         if pregnant and age <= ctx.t("pregnancy_observation_max_age_days"):
             found.append(
-                Evidence(reference=latest.reference, date=latest.effective.isoformat(), value="pregnant", note="pregnancy status")
+                Evidence(
+                    reference=latest.reference,
+                    date=latest.effective.isoformat(),
+                    value="pregnant",
+                    note="pregnancy status",
+                )
             )
     return found
 
@@ -139,7 +157,12 @@ def derive_absolute_contraindications(ctx: Context) -> Finding:
     found = coag + infection + pregnancy
     return Finding(
         "absolute",
-        {"coagulopathy": len(coag), "infection": len(infection), "pregnancy": len(pregnancy), "total": len(found)},
+        {
+            "coagulopathy": len(coag),
+            "infection": len(infection),
+            "pregnancy": len(pregnancy),
+            "total": len(found),
+        },
         criterion="no_absolute_contraindication",
         evidence=found,
         reasons={
@@ -156,7 +179,14 @@ def existing_neurostimulator(ctx: Context, trial_start: date | None) -> list[Evi
     for proc in ctx.procedures:
         coding = vs.match(proc.codes)
         if coding is not None:
-            found.append(Evidence(reference=proc.reference, date=fmt_date(proc.start), value=coding.code, note="existing neurostimulator"))
+            found.append(
+                Evidence(
+                    reference=proc.reference,
+                    date=fmt_date(proc.start),
+                    value=coding.code,
+                    note="existing neurostimulator",
+                )
+            )
     for device in ctx.devices:
         coding = vs.match(device.types, device=True)
         if coding is None:
@@ -164,7 +194,12 @@ def existing_neurostimulator(ctx: Context, trial_start: date | None) -> list[Evi
         if trial_start is not None and (device.date is None or device.date >= trial_start):
             continue  # the trial's own stimulator
         found.append(
-            Evidence(reference=device.reference, date=fmt_date(device.date), value=device.text or coding.code, note="existing neurostimulator")
+            Evidence(
+                reference=device.reference,
+                date=fmt_date(device.date),
+                value=device.text or coding.code,
+                note="existing neurostimulator",
+            )
         )
     return found
 
@@ -175,7 +210,14 @@ def derive_relative_contraindications(ctx: Context, trial_start: date | None) ->
     for device in ctx.devices:
         coding = vs.match(device.types, device=True)
         if coding is not None:
-            cardiac.append(Evidence(reference=device.reference, date=fmt_date(device.date), value=device.text or coding.code, note="cardiac pacemaker / ICD"))
+            cardiac.append(
+                Evidence(
+                    reference=device.reference,
+                    date=fmt_date(device.date),
+                    value=device.text or coding.code,
+                    note="cardiac pacemaker / ICD",
+                )
+            )
     neuro = existing_neurostimulator(ctx, trial_start)
     cancer = _active_in(ctx, "active_cancer", "active cancer")
     dementia = _active_in(ctx, "dementia", "dementia")

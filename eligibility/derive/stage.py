@@ -28,8 +28,20 @@ def latest_trial(ctx: Context) -> ProcedureFact | None:
 def derive_stage(ctx: Context) -> Finding:
     trials = _matching(ctx, "neurostimulator_trial")
     permanent = _matching(ctx, "neurostimulator_permanent")
-    ev = [Evidence(reference=p.reference, date=p.start.isoformat() if p.start else None, value="neurostimulator trial") for p in trials]
-    ev += [Evidence(reference=p.reference, date=p.start.isoformat() if p.start else None, value="permanent generator") for p in permanent]
+    ev = [
+        Evidence(
+            reference=p.reference,
+            date=p.start.isoformat() if p.start else None,
+            value="neurostimulator trial",
+        )
+        for p in trials
+    ]
+    ev += [
+        Evidence(
+            reference=p.reference, date=p.start.isoformat() if p.start else None, value="permanent generator"
+        )
+        for p in permanent
+    ]
     return Finding("stage", {"trial": len(trials), "permanent": len(permanent)}, evidence=ev)
 
 
@@ -50,7 +62,9 @@ def derive_trial_response(ctx: Context) -> Finding:
     relief = [
         o
         for o in ctx.observations
-        if o.effective and o.effective >= start and o.value_number is not None
+        if o.effective
+        and o.effective >= start
+        and o.value_number is not None
         and any((c.system, c.code) in relief_codes for c in o.codes)
     ]
     trial_ev = Evidence(reference=trial.reference, date=start.isoformat(), value="DRG trial")
@@ -63,7 +77,12 @@ def derive_trial_response(ctx: Context) -> Finding:
             "trial_response",
             {"known": True, "fraction": fraction},
             criterion="trial_response",
-            evidence=[trial_ev, Evidence(reference=obs.reference, date=obs.effective.isoformat(), value=f"{obs.value_number:g}%")],
+            evidence=[
+                trial_ev,
+                Evidence(
+                    reference=obs.reference, date=obs.effective.isoformat(), value=f"{obs.value_number:g}%"
+                ),
+            ],
             reasons={"met": f"{text}, at least {pct}.", "not_met": f"{text}, under {pct}."},
         )
     baseline_scores = ctx.scores_between(start - days(ctx.t("trial_baseline_window_days")), start)
@@ -100,6 +119,7 @@ def derive_trial_response(ctx: Context) -> Finding:
         "trial_response",
         {"known": True, "fraction": round(fraction, 6)},
         criterion="trial_response",
-        evidence=[trial_ev, baseline.evidence(note="baseline")] + [s.evidence(note="during trial") for s in trial_scores],
+        evidence=[trial_ev, baseline.evidence(note="baseline")]
+        + [s.evidence(note="during trial") for s in trial_scores],
         reasons={"met": f"{text}, at least {pct}.", "not_met": f"{text}, under {pct}."},
     )

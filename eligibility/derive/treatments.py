@@ -43,9 +43,7 @@ def _outcome(ctx: Context, procedure: ProcedureFact) -> str | None:
     return None
 
 
-def _judge_window(
-    ctx: Context, label: str, start: date, end: date, base: list[Evidence], what: str
-) -> Trial:
+def _judge_window(ctx: Context, label: str, start: date, end: date, base: list[Evidence], what: str) -> Trial:
     """Inferred outcome from the scores in [start, end] (both ends included)."""
     threshold = ctx.t("pain_score_failure_min")
     window = ctx.scores_between(start, min(end, ctx.as_of))
@@ -57,7 +55,7 @@ def _judge_window(
             label,
             FAILED,
             f"{label}: pain {fmt_score(first.value)}/10 on {first.day.isoformat()}, after {what} (window {span})",
-            base + [first.evidence(note=f"pain score after {label}")],
+            [*base, first.evidence(note=f"pain score after {label}")],
         )
     if window:
         last = window[-1]
@@ -91,7 +89,9 @@ def _exposure_end(ctx: Context, med: MedicationFact) -> date | None:
 
 def _med_evidence(med: MedicationFact, name: str, extra: str | None = None) -> Evidence:
     value = name + (f" ({med.status})" if med.status else "")
-    return Evidence(reference=med.reference, date=fmt_date(med.start) if med.start else None, value=value, note=extra)
+    return Evidence(
+        reference=med.reference, date=fmt_date(med.start) if med.start else None, value=value, note=extra
+    )
 
 
 def _medication_trials(ctx: Context) -> list[Trial]:
@@ -130,7 +130,12 @@ def _medication_trials(ctx: Context) -> list[Trial]:
         end = max(e for _, e in known)
         if (end - start).days < adequate_days:
             trials.append(
-                Trial(label, INADEQUATE, f"{label}: taken {(end - start).days} days, under {adequate_days}", base)
+                Trial(
+                    label,
+                    INADEQUATE,
+                    f"{label}: taken {(end - start).days} days, under {adequate_days}",
+                    base,
+                )
             )
             continue
         trials.append(
@@ -146,7 +151,9 @@ def derive_medications(ctx: Context) -> Finding:
     failed = [t for t in trials if t.state == FAILED]
     undocumented = [t for t in trials if t.state == UNDOCUMENTED]
     needed = ctx.t("failed_medication_classes_min")
-    evidence = [e for t in failed + undocumented for e in t.evidence] or [e for t in trials for e in t.evidence]
+    evidence = [e for t in failed + undocumented for e in t.evidence] or [
+        e for t in trials for e in t.evidence
+    ]
     summary = "; ".join(t.why for t in trials)
     return Finding(
         "medications",
@@ -179,7 +186,11 @@ def derive_medications(ctx: Context) -> Finding:
                 for t in undocumented
             ]
             if trials
-            else [request("Record the analgesic medications tried, with dates and outcome.", "MedicationStatement")]
+            else [
+                request(
+                    "Record the analgesic medications tried, with dates and outcome.", "MedicationStatement"
+                )
+            ]
         ),
     )
 
@@ -212,11 +223,16 @@ def derive_physical_therapy(ctx: Context) -> Finding:
     courses: list[tuple[str, date, date, int, list[Evidence]]] = []
     if sessions:
         first, last = min(sessions), max(sessions)
-        ev = [Evidence(reference=refs[0], date=d.isoformat(), value="PT session") for d, refs in sorted(sessions.items())]
+        ev = [
+            Evidence(reference=refs[0], date=d.isoformat(), value="PT session")
+            for d, refs in sorted(sessions.items())
+        ]
         courses.append(("PT course", first, last, len(sessions), ev))
     for proc in period_courses:
         assert proc.start is not None and proc.end is not None
-        ev = [Evidence(reference=proc.reference, date=proc.start.isoformat(), value=f"PT course to {proc.end}")]
+        ev = [
+            Evidence(reference=proc.reference, date=proc.start.isoformat(), value=f"PT course to {proc.end}")
+        ]
         courses.append(("PT course", proc.start, proc.end, 1, ev))
 
     # An explicit "unsuccessful" settles it; an explicit "successful" holds unless a later score
@@ -224,7 +240,9 @@ def derive_physical_therapy(ctx: Context) -> Finding:
     # qualifying pain score).
     for proc, outcome in explicit:
         if outcome == "failed":
-            ev = [Evidence(reference=proc.reference, date=fmt_date(proc.start), value="outcome: unsuccessful")]
+            ev = [
+                Evidence(reference=proc.reference, date=fmt_date(proc.start), value="outcome: unsuccessful")
+            ]
             trials.append(Trial("PT course", FAILED, f"PT recorded as unsuccessful ({proc.reference})", ev))
     if not trials:
         success = [p for p, o in explicit if o == "successful"]
@@ -232,12 +250,17 @@ def derive_physical_therapy(ctx: Context) -> Finding:
             span = (last - first).days
             desc = f"{label} {first.isoformat()} to {last.isoformat()}, {count} session(s)"
             if span < adequate_days and count < adequate_sessions and not success:
-                trials.append(Trial(label, INADEQUATE, f"{desc}: shorter than {adequate_days // 7} weeks", ev))
+                trials.append(
+                    Trial(label, INADEQUATE, f"{desc}: shorter than {adequate_days // 7} weeks", ev)
+                )
                 continue
             window_start = min(last, first + days(adequate_days))
             judged = _judge_window(ctx, desc, window_start, add_months(last, after_months), ev, "the course")
             if success and judged.state != FAILED:
-                ok = [Evidence(reference=p.reference, date=fmt_date(p.start), value="outcome: successful") for p in success]
+                ok = [
+                    Evidence(reference=p.reference, date=fmt_date(p.start), value="outcome: successful")
+                    for p in success
+                ]
                 judged = Trial(label, EFFECTIVE, f"{desc}: recorded as successful", ev + ok)
             trials.append(judged)
 
@@ -306,7 +329,12 @@ def derive_interventional(ctx: Context) -> Finding:
     summary = "; ".join(t.why for t in trials)
     return Finding(
         "interventional",
-        {"required": required, "procedures": len(trials), "failed": len(failed), "successful": len(successful)},
+        {
+            "required": required,
+            "procedures": len(trials),
+            "failed": len(failed),
+            "successful": len(successful),
+        },
         criterion="failed_interventional",
         evidence=[e for t in (failed or successful or trials) for e in t.evidence],
         reasons={

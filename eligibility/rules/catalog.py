@@ -48,21 +48,21 @@ Builder = Callable[[Policy], list[Rule]]
 def _person_and_diagnosis(p: Policy) -> list[Rule]:
     t = p.thresholds
     return [
-        Rule("adult.unknown", 1, (m.t == "age") & (m.known == False), _crit("adult", "unknown")),  # noqa: E712
-        Rule("adult.met", 1, (m.t == "age") & (m.known == True) & (m.years >= t["adult_min_age_years"]), _crit("adult", "met")),  # noqa: E712
-        Rule("adult.not_met", 1, (m.t == "age") & (m.known == True) & (m.years < t["adult_min_age_years"]), _crit("adult", "not_met")),  # noqa: E712
+        Rule("adult.unknown", 1, (m.t == "age") & (m.known == False), _crit("adult", "unknown")),
+        Rule("adult.met", 1, (m.t == "age") & (m.known == True) & (m.years >= t["adult_min_age_years"]), _crit("adult", "met")),
+        Rule("adult.not_met", 1, (m.t == "age") & (m.known == True) & (m.years < t["adult_min_age_years"]), _crit("adult", "not_met")),
         Rule("diagnosis.met", 1, (m.t == "diagnosis") & (m.qualifying > 0), _crit("qualifying_diagnosis", "met")),
         Rule("diagnosis.not_met", 1, (m.t == "diagnosis") & (m.qualifying == 0) & (m.non_qualifying_pain > 0), _crit("qualifying_diagnosis", "not_met")),
         Rule("diagnosis.unknown", 1, (m.t == "diagnosis") & (m.qualifying == 0) & (m.non_qualifying_pain == 0), _crit("qualifying_diagnosis", "unknown")),
         Rule("location.met", 1, (m.t == "location") & (m.targeted > 0), _crit("pain_location", "met")),
         Rule("location.not_met", 1, (m.t == "location") & (m.targeted == 0) & (m.ambiguous == 0) & (m.outside > 0), _crit("pain_location", "not_met")),
         Rule("location.unknown", 1, (m.t == "location") & (m.targeted == 0) & ((m.ambiguous > 0) | (m.outside == 0)), _crit("pain_location", "unknown")),
-        Rule("duration.unknown", 1, (m.t == "duration") & (m.known == False), _crit("pain_duration", "unknown")),  # noqa: E712
-        Rule("duration.met", 1, (m.t == "duration") & (m.known == True) & (m.months >= t["pain_duration_min_months"]), _crit("pain_duration", "met")),  # noqa: E712
-        Rule("duration.not_met", 1, (m.t == "duration") & (m.known == True) & (m.months < t["pain_duration_min_months"]), _crit("pain_duration", "not_met")),  # noqa: E712
-        Rule("severity.unknown", 1, (m.t == "severity") & (m.known == False), _crit("pain_severity", "unknown")),  # noqa: E712
-        Rule("severity.met", 1, (m.t == "severity") & (m.known == True) & (m.score >= t["pain_severity_min"]), _crit("pain_severity", "met")),  # noqa: E712
-        Rule("severity.not_met", 1, (m.t == "severity") & (m.known == True) & (m.score < t["pain_severity_min"]), _crit("pain_severity", "not_met")),  # noqa: E712
+        Rule("duration.unknown", 1, (m.t == "duration") & (m.known == False), _crit("pain_duration", "unknown")),
+        Rule("duration.met", 1, (m.t == "duration") & (m.known == True) & (m.months >= t["pain_duration_min_months"]), _crit("pain_duration", "met")),
+        Rule("duration.not_met", 1, (m.t == "duration") & (m.known == True) & (m.months < t["pain_duration_min_months"]), _crit("pain_duration", "not_met")),
+        Rule("severity.unknown", 1, (m.t == "severity") & (m.known == False), _crit("pain_severity", "unknown")),
+        Rule("severity.met", 1, (m.t == "severity") & (m.known == True) & (m.score >= t["pain_severity_min"]), _crit("pain_severity", "met")),
+        Rule("severity.not_met", 1, (m.t == "severity") & (m.known == True) & (m.score < t["pain_severity_min"]), _crit("pain_severity", "not_met")),
         Rule("label.on", 1, (m.t == "label") & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
         Rule("label.off", 1, (m.t == "label") & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
     ]
@@ -80,19 +80,19 @@ def _treatments(p: Policy) -> list[Rule]:
         Rule("pt.not_met.successful", 1, (m.t == "physical_therapy") & (m.failed == 0) & (m.successful > 0), _crit("failed_physical_therapy", "not_met")),
         Rule("pt.unknown.undocumented", 1, (m.t == "physical_therapy") & (m.failed == 0) & (m.successful == 0) & (m.undocumented > 0), _crit("failed_physical_therapy", "unknown")),
         Rule("pt.not_met.inadequate", 1, (m.t == "physical_therapy") & (m.courses > 0) & (m.failed == 0) & (m.successful == 0) & (m.undocumented == 0), _crit("failed_physical_therapy", "not_met")),
-        Rule("interventional.not_applicable", 1, (m.t == "interventional") & (m.required == False), _crit("failed_interventional", "not_applicable")),  # noqa: E712
-        Rule("interventional.unknown.none", 1, (m.t == "interventional") & (m.required == True) & (m.procedures == 0), _crit("failed_interventional", "unknown")),  # noqa: E712
-        Rule("interventional.met", 1, (m.t == "interventional") & (m.required == True) & (m.failed > 0), _crit("failed_interventional", "met")),  # noqa: E712
-        Rule("interventional.not_met", 1, (m.t == "interventional") & (m.required == True) & (m.failed == 0) & (m.successful > 0), _crit("failed_interventional", "not_met")),  # noqa: E712
-        Rule("interventional.unknown.undocumented", 1, (m.t == "interventional") & (m.required == True) & (m.procedures > 0) & (m.failed == 0) & (m.successful == 0), _crit("failed_interventional", "unknown")),  # noqa: E712
+        Rule("interventional.not_applicable", 1, (m.t == "interventional") & (m.required == False), _crit("failed_interventional", "not_applicable")),
+        Rule("interventional.unknown.none", 1, (m.t == "interventional") & (m.required == True) & (m.procedures == 0), _crit("failed_interventional", "unknown")),
+        Rule("interventional.met", 1, (m.t == "interventional") & (m.required == True) & (m.failed > 0), _crit("failed_interventional", "met")),
+        Rule("interventional.not_met", 1, (m.t == "interventional") & (m.required == True) & (m.failed == 0) & (m.successful > 0), _crit("failed_interventional", "not_met")),
+        Rule("interventional.unknown.undocumented", 1, (m.t == "interventional") & (m.required == True) & (m.procedures > 0) & (m.failed == 0) & (m.successful == 0), _crit("failed_interventional", "unknown")),
     ]
 
 
 def _safety(p: Policy) -> list[Rule]:
     return [
         Rule("psych.unknown", 1, (m.t == "psych") & (m.evaluations == 0), _crit("psychological_evaluation", "unknown")),
-        Rule("psych.met", 1, (m.t == "psych") & (m.evaluations > 0) & (m.latest_unfavourable == False), _crit("psychological_evaluation", "met")),  # noqa: E712
-        Rule("psych.not_met", 1, (m.t == "psych") & (m.evaluations > 0) & (m.latest_unfavourable == True), _crit("psychological_evaluation", "not_met")),  # noqa: E712
+        Rule("psych.met", 1, (m.t == "psych") & (m.evaluations > 0) & (m.latest_unfavourable == False), _crit("psychological_evaluation", "met")),
+        Rule("psych.not_met", 1, (m.t == "psych") & (m.evaluations > 0) & (m.latest_unfavourable == True), _crit("psychological_evaluation", "not_met")),
         Rule("sud.met", 1, (m.t == "sud") & (m.active == 0), _crit("no_active_substance_use_disorder", "met")),
         Rule("sud.not_met", 1, (m.t == "sud") & (m.active > 0), _crit("no_active_substance_use_disorder", "not_met")),
         Rule("absolute.met", 1, (m.t == "absolute") & (m.total == 0), _crit("no_absolute_contraindication", "met")),
@@ -107,9 +107,9 @@ def _stage_and_trial(p: Policy) -> list[Rule]:
     return [
         Rule("stage.implant", 1, (m.t == "stage") & (m.trial > 0) & (m.permanent == 0), Effect("stage", "implant")),
         Rule("stage.trial", 1, (m.t == "stage") & ((m.trial == 0) | (m.permanent > 0)), Effect("stage", "trial")),
-        Rule("trial_response.unknown", 1, (m.t == "trial_response") & (m.known == False), _crit("trial_response", "unknown")),  # noqa: E712
-        Rule("trial_response.met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction >= minimum), _crit("trial_response", "met")),  # noqa: E712
-        Rule("trial_response.not_met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction < minimum), _crit("trial_response", "not_met")),  # noqa: E712
+        Rule("trial_response.unknown", 1, (m.t == "trial_response") & (m.known == False), _crit("trial_response", "unknown")),
+        Rule("trial_response.met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction >= minimum), _crit("trial_response", "met")),
+        Rule("trial_response.not_met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction < minimum), _crit("trial_response", "not_met")),
     ]
 
 
@@ -120,8 +120,8 @@ def _actions(p: Policy) -> list[Rule]:
         Rule("hold.none", 1, (m.t == "medication") & (m.hold == "none"), Effect("none", "no_hold")),
         Rule("hold.advisory", 1, (m.t == "medication") & (m.hold == "advisory"), Effect("action", "advisory")),
         Rule("lab.check", 1, (m.t == "medication") & (m.lab != ""), Effect("action", "lab_check")),
-        Rule("smoking.cessation", 1, (m.t == "smoking") & (m.current == True), Effect("action", "smoking_cessation")),  # noqa: E712
-        Rule("smoking.none", 1, (m.t == "smoking") & (m.current == False), Effect("none", "no_smoking_action")),  # noqa: E712
+        Rule("smoking.cessation", 1, (m.t == "smoking") & (m.current == True), Effect("action", "smoking_cessation")),
+        Rule("smoking.none", 1, (m.t == "smoking") & (m.current == False), Effect("none", "no_smoking_action")),
     ]
 
 
@@ -142,9 +142,9 @@ def _outcomes(p: Policy) -> list[Rule]:
         Rule("outcome.implant.not_eligible", 2, trial & implant_ok & (m.safety_not_met > 0), Effect("outcome", "NOT_ELIGIBLE")),
         Rule("outcome.implant.needs_review", 2, trial & implant_ok & (m.safety_not_met == 0) & review, Effect("outcome", "NEEDS_REVIEW")),
         Rule("outcome.implant.eligible", 2, trial & implant_ok & (m.safety_not_met == 0) & no_review, Effect("outcome", "ELIGIBLE_FOR_IMPLANT")),
-        Rule("prep.medication_reconciliation", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "medication_reconciliation")),  # noqa: E712
-        Rule("prep.fasting_instructions", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "fasting_instructions")),  # noqa: E712
-        Rule("prep.none", 3, (m.t == "decided") & (m.eligible == False), Effect("none", "no_preparation")),  # noqa: E712
+        Rule("prep.medication_reconciliation", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "medication_reconciliation")),
+        Rule("prep.fasting_instructions", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "fasting_instructions")),
+        Rule("prep.none", 3, (m.t == "decided") & (m.eligible == False), Effect("none", "no_preparation")),
     ]
 
 

@@ -15,7 +15,7 @@ import itertools
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import durable.engine
@@ -44,10 +44,9 @@ def session(ruleset: str) -> Iterator[str]:
             yield sid
         finally:
             FIRED.pop(sid, None)
-            try:
+            # A session that never received a fact has no state to delete.
+            with suppress(Exception):
                 delete_state(ruleset, sid)
-            except Exception:  # a session that never got a fact has no state to delete
-                pass
 
 
 def assert_batch(ruleset: str, sid: str, facts: Sequence[dict[str, Any]]) -> None:
