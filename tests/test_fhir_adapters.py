@@ -938,3 +938,22 @@ def test_speed_per_synthea_sample() -> None:
             parse_input(raw)
         per_sample_ms = (time.perf_counter() - started) / 5 * 1000
         assert per_sample_ms < 150, f"{name}: {per_sample_ms:.1f} ms"
+
+
+def test_assumptions_are_reported_as_warnings() -> None:
+    by_identifier = observation(subject={"identifier": {"system": "urn:mrn", "value": "1"}})
+    medication = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": {"coding": [{"system": RXNORM, "code": "310431"}]},
+        "ingredient": [{"itemReference": {"reference": "Substance/not-sent"}}],
+    }
+    request = med_request(medicationCodeableConcept=None, medicationReference={"reference": "Medication/m1"})
+    parsed = parse(bundle(PATIENT, by_identifier, medication, request))
+    assert parsed.warnings == (
+        "Bundle.entry[1].resource.subject: subject has no literal reference; read as belonging to Patient/p1",
+        "Bundle.entry[2].resource.ingredient[0].itemReference.reference: ingredient 'Substance/not-sent' is not "
+        "in this record; its code is not read",
+    )
+    assert parsed.record.medications[0].codes == (Coding(RXNORM, "310431"),)
+    assert len(parsed.record.observations) == 1
