@@ -1,0 +1,1 @@
+"""Audit schema revisions (a package so that they ship with the wheel)."""

@@ -1,0 +1,255 @@
+"""Walk the whole trail and prove it intact, or name the first record that is not.
+
+Checks, in one streaming pass over the records in `seq` order:
+
+- sequence: seq runs 1, 2, 3… without gaps (a gap is a deleted record);
+- content: `content_sha256` matches the record's canonical content (an edited record);
+- link: `prev_hash` equals the previous record's `chain_hash` (a record deleted, inserted or moved);
+- chain: `chain_hash` is the keyed hash of `prev_hash` and the content hash (a record forged or
+  rehashed without the key fails here);
+- checkpoints: each is signed with the configured key, links to the one before, and the record at its
+  `record_seq` still has the head hash it signed (catches a rewritten stretch whose hashes were
+  recomputed) — and that record still exists (catches a truncated tail);
+- inputs: every stored input matches its SHA-256 and is referenced by a record, and every referenced
+  input is present;
+- anchors: heads an auditor kept (`seq:hash`) are still in the chain.
+
+None of this relies on the triggers: it detects edits made with the triggers disabled, or with a
+raw editor on the SQLite file.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from eligibility.audit.chain import GENESIS, chain_link, content_sha256, sha256_hex
+from eligibility.audit.checkpoints import Checkpoint, Signer
+from eligibility.audit.models import AuditInput, AuditRecord
+
+__all__ = ["Anchor", "Problem", "VerifyReport", "parse_anchor", "verify"]
+
+_RECORD_TABLE = AuditRecord.__table__  # type: ignore[attr-defined]
+_INPUT_TABLE = AuditInput.__table__  # type: ignore[attr-defined]
+_STREAM_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    seq: int | None  # the first record concerned, when there is one
+    record_id: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    seq: int
+    chain_hash: str
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    records: int = 0
+    checkpoints: int = 0
+    inputs: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    last_checkpoint_seq: int = 0
+    elapsed_s: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_problem(self) -> Problem | None:
+        ordered = sorted(self.problems, key=lambda p: (p.seq is None, p.seq or 0))
+        return ordered[0] if ordered else None
+
+    @property
+    def unsealed(self) -> int:
+        """Records after the newest checkpoint: chained, but not yet covered by a signature."""
+        return max(self.head_seq - self.last_checkpoint_seq, 0)
+
+
+def parse_anchor(token: str) -> Anchor:
+    seq_text, _, chain_hash = token.partition(":")
+    if not seq_text.isdigit() or len(chain_hash) != 64:
+        raise ValueError(f"an anchor is SEQ:CHAIN_HASH as printed by `audit head`, got {token!r}")
+    return Anchor(int(seq_text), chain_hash.lower())
+
+
+def _load_checkpoints(session: Session, signer: Signer, report: VerifyReport) -> dict[int, Checkpoint]:
+    rows = session.execute(
+        text(
+            "SELECT id, record_seq, chain_hash, created_at, key_id, prev_signature, signature "
+            "FROM audit_checkpoint ORDER BY id"
+        )
+    )
+    by_seq: dict[int, Checkpoint] = {}
+    prev_signature, prev_seq, expected_id = GENESIS, 0, 1
+    for row in rows:
+        checkpoint = Checkpoint(*row)
+        report.checkpoints += 1
+        label = f"checkpoint {checkpoint.id} (seq {checkpoint.record_seq})"
+        if checkpoint.id != expected_id:
+            report.problems.append(
+                Problem(None, None, f"checkpoint {expected_id} is missing (found {checkpoint.id} next)")
+            )
+        if checkpoint.key_id != signer.key_id:
+            report.problems.append(
+                Problem(None, None, f"{label} was signed with key {checkpoint.key_id}, not the configured key")
+            )
+        elif not hmac.compare_digest(signer.sign(checkpoint.signed_fields()), checkpoint.signature):
+            report.problems.append(Problem(None, None, f"{label} has an invalid signature: it was forged or edited"))
+        if checkpoint.prev_signature != prev_signature:
+            report.problems.append(
+                Problem(
+                    None,
+                    None,
+                    f"{label} does not link to the checkpoint before it (one was removed or edited)",
+                )
+            )
+        if checkpoint.record_seq <= prev_seq:
+            report.problems.append(Problem(None, None, f"{label} does not advance past seq {prev_seq}"))
+        by_seq[checkpoint.record_seq] = checkpoint
+        report.last_checkpoint_seq = max(report.last_checkpoint_seq, checkpoint.record_seq)
+        prev_signature, prev_seq, expected_id = checkpoint.signature, checkpoint.record_seq, checkpoint.id + 1
+    return by_seq
+
+
+def _walk_records(
+    session: Session,
+    chain_key: bytes,
+    report: VerifyReport,
+    checkpoints: dict[int, Checkpoint],
+    anchors: dict[int, Anchor],
+) -> dict[str, tuple[int, str]]:
+    """Check every record; return {input sha256: (seq, record_id) of its first referencing record}."""
+    columns = [
+        _RECORD_TABLE.c[name]
+        for name in (
+            "seq",
+            "record_id",
+            "kind",
+            "created_at",
+            "actor",
+            "channel",
+            "decision_id",
+            "patient_ref",
+            "input_sha256",
+            "payload",
+            "content_sha256",
+            "prev_hash",
+            "chain_hash",
+        )
+    ]
+    statement = select(*columns).order_by(_RECORD_TABLE.c.seq)
+    referenced: dict[str, tuple[int, str]] = {}
+    prev_chain, expected_seq, last_good_checkpoint = GENESIS, 1, 0
+    matched: set[int] = set()
+    problems = report.problems
+    for row in session.execute(statement, execution_options={"yield_per": _STREAM_BATCH}):
+        record = row._mapping
+        seq, record_id = int(record["seq"]), str(record["record_id"])
+        report.records += 1
+        if seq != expected_seq:
+            missing = f"records {expected_seq}..{seq - 1} are missing" if seq > expected_seq else "out of order"
+            problems.append(Problem(seq, record_id, f"seq {seq} follows seq {expected_seq - 1}: {missing}"))
+        if content_sha256(record) != record["content_sha256"]:
+            problems.append(Problem(seq, record_id, f"record {seq} was altered: its content hash does not match"))
+        if record["prev_hash"] != prev_chain:
+            problems.append(
+                Problem(
+                    seq,
+                    record_id,
+                    f"record {seq} does not link to record {seq - 1}: "
+                    "a record was deleted, inserted or moved before it",
+                )
+            )
+        if not hmac.compare_digest(
+            chain_link(chain_key, record["prev_hash"], record["content_sha256"]), record["chain_hash"]
+        ):
+            problems.append(
+                Problem(
+                    seq,
+                    record_id,
+                    f"record {seq} has a chain hash not made with the audit key: it was forged or rehashed",
+                )
+            )
+        checkpoint = checkpoints.get(seq)
+        if checkpoint is not None:
+            matched.add(seq)
+            if not hmac.compare_digest(checkpoint.chain_hash, record["chain_hash"]):
+                problems.append(
+                    Problem(
+                        last_good_checkpoint + 1,
+                        None,
+                        f"records {last_good_checkpoint + 1}..{seq} were rewritten: checkpoint "
+                        f"{checkpoint.id} signed a different head at seq {seq}",
+                    )
+                )
+            last_good_checkpoint = seq
+        anchor = anchors.get(seq)
+        if anchor is not None and anchor.chain_hash != record["chain_hash"]:
+            problems.append(Problem(seq, record_id, f"record {seq} no longer has the head hash the auditor kept"))
+        if record["input_sha256"] is not None:
+            referenced.setdefault(record["input_sha256"], (seq, record_id))
+        prev_chain, expected_seq = record["chain_hash"], seq + 1
+    report.head_seq, report.head_hash = expected_seq - 1, prev_chain
+    for seq_covered, checkpoint in checkpoints.items():
+        if seq_covered > report.head_seq:
+            problems.append(
+                Problem(
+                    report.head_seq + 1,
+                    None,
+                    f"records {report.head_seq + 1}..{seq_covered} were deleted: checkpoint {checkpoint.id} "
+                    f"signed seq {seq_covered} but the chain ends at seq {report.head_seq}",
+                )
+            )
+        elif seq_covered not in matched:
+            problems.append(
+                Problem(
+                    seq_covered,
+                    None,
+                    f"record {seq_covered}, signed by checkpoint {checkpoint.id}, is missing",
+                )
+            )
+    for anchor in anchors.values():
+        if anchor.seq > report.head_seq:
+            problems.append(Problem(report.head_seq + 1, None, f"the auditor's head at seq {anchor.seq} is gone"))
+    return referenced
+
+
+def _check_inputs(session: Session, report: VerifyReport, referenced: dict[str, tuple[int, str]]) -> None:
+    seen: set[str] = set()
+    statement = select(_INPUT_TABLE.c.sha256, _INPUT_TABLE.c.size, _INPUT_TABLE.c.body)
+    for key, size, body in session.execute(statement, execution_options={"yield_per": 500}):
+        report.inputs += 1
+        seen.add(key)
+        data = bytes(body)
+        owner = referenced.get(key)
+        where_seq, where_id = owner if owner is not None else (None, None)
+        if sha256_hex(data) != key or size != len(data):
+            report.problems.append(Problem(where_seq, where_id, f"stored input {key} was altered"))
+        if owner is None:
+            report.problems.append(Problem(None, None, f"stored input {key} is referenced by no record (inserted)"))
+    for key, (seq, record_id) in referenced.items():
+        if key not in seen:
+            report.problems.append(Problem(seq, record_id, f"input {key} of record {seq} is missing (deleted)"))
+
+
+def verify(session: Session, *, signer: Signer, anchors: Sequence[Anchor] = ()) -> VerifyReport:
+    started = time.perf_counter()
+    report = VerifyReport()
+    checkpoints = _load_checkpoints(session, signer, report)
+    referenced = _walk_records(session, signer.chain_key, report, checkpoints, {a.seq: a for a in anchors})
+    _check_inputs(session, report, referenced)
+    report.elapsed_s = time.perf_counter() - started
+    return report

@@ -1,0 +1,123 @@
+"""Fixtures: every audit test runs on SQLite (a temporary file) and on PostgreSQL.
+
+PostgreSQL is the server named by DRG_TEST_POSTGRES_URL (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test); each test gets its own schema, dropped afterwards.
+When the server is unreachable the PostgreSQL half is skipped with the reason — except in CI
+(CI=true), where it fails: a green CI run must have exercised both backends.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import pytest
+from audit_helpers import TEST_KEY
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from eligibility.audit.checkpoints import Signer
+from eligibility.audit.database import make_engine, read_session
+from eligibility.audit.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+HOW_TO_START = (
+    "start one with `docker run -d -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15` "
+    "(or `apt-get install postgresql` and trust auth for 127.0.0.1), or set DRG_TEST_POSTGRES_URL"
+)
+
+
+@cache
+def postgres_unavailable() -> str | None:
+    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} unreachable ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+    return None
+
+
+def require_postgres() -> None:
+    reason = postgres_unavailable()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true requires both backends: {HOW_TO_START}")
+    pytest.skip(f"{reason}; {HOW_TO_START}")
+
+
+def postgres_schema_url(schema: str) -> str:
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped on exit."""
+    require_postgres()
+    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_schema_url(schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no schema yet) on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'audit.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """For the PostgreSQL-only tests (TRUNCATE)."""
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def bare_engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(bare_engine: Engine) -> Engine:
+    """An engine on a database migrated to head."""
+    upgrade(bare_engine)
+    return bare_engine
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer(key=TEST_KEY, every=10)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+@pytest.fixture
+def reader(engine: Engine) -> Iterator[Session]:
+    with read_session(engine) as session:
+        yield session
