@@ -125,7 +125,9 @@ class Projector:
         gender = resource.get("gender")
         return PatientFact(
             reference=self._patient_key,
-            birth_date=first_day(resource.get("birthDate")),
+            # A partial birthDate ("1990") reads as its last day: a patient is never made older than
+            # the record proves, which is the safe direction for the `adult` criterion.
+            birth_date=last_day(resource.get("birthDate")),
             gender=gender if isinstance(gender, str) else None,
         )
 
@@ -184,14 +186,15 @@ class Projector:
         resource = item.resource
         asserted = next(
             (
-                first_day(extension.get("valueDateTime"))
+                last_day(extension.get("valueDateTime"))
                 for extension in resource.get("extension", ())
                 if isinstance(extension, dict) and extension.get("url") == ASSERTED_DATE_URL
             ),
             None,
         )
-        # Onset is the start of the pain-duration criterion: a partial onset ("2019-05") is read as the
-        # LAST day it can mean, so that a duration is never overstated (first day would add up to a year).
+        # Onset, recorded and asserted dates start the pain-duration criterion: a partial date ("2019-05")
+        # is read as the LAST day it can mean, so that a duration is never overstated (first day would
+        # add up to a year).
         onset = (
             last_day(resource.get("onsetDateTime"))
             or last_day(_get(resource, "onsetPeriod", "start"))
@@ -204,7 +207,7 @@ class Projector:
             clinical_status=first_code(resource.get("clinicalStatus")),
             verification_status=first_code(resource.get("verificationStatus")),
             onset=onset,
-            recorded=first_day(resource.get("recordedDate")),
+            recorded=last_day(resource.get("recordedDate")),
             asserted=asserted,
             # "_abatementDateTime" alone (a data-absent-reason extension) still says it abated.
             abated=any(key.lstrip("_").startswith("abatement") for key in resource),
