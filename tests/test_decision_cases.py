@@ -1,0 +1,408 @@
+"""The decision cases of `tests/cases/` (test vectors as data) against the engine.
+
+Each `tests/cases/NNN-slug.json` holds a FHIR R4 Bundle and the decision the `drg-clinic@1.0.0` policy
+must produce for it (spec: shared/spec/candidacy-policy.md). This module reads only those JSON files.
+
+- test_decision_case: runs `eligibility.pipeline.decide` and compares outcome, stage, label_status, each
+  criterion status, and the exact multiset of actions; every `unknown` criterion must carry a data
+  request and every criterion a reason.
+- test_case_bundles_are_valid_r4: every bundle validates with fhir.resources R4B.
+- test_case_files_are_well_formed / test_corpus_coverage: the shape of each file, and that the corpus
+  keeps covering the outcomes, criterion statuses, body sites, actions and traps it was written for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+CASE_FILES = sorted(CASES_DIR.glob("[0-9][0-9][0-9]-*.json"))
+CASE_IDS = [p.name for p in CASE_FILES]
+
+TRIAL_CRITERIA = (
+    "adult",
+    "qualifying_diagnosis",
+    "pain_location",
+    "pain_duration",
+    "pain_severity",
+    "failed_medications",
+    "failed_physical_therapy",
+    "failed_interventional",
+    "psychological_evaluation",
+    "no_active_substance_use_disorder",
+    "no_absolute_contraindication",
+    "no_relative_contraindication",
+)
+CONTRAINDICATION_CRITERIA = (
+    "no_active_substance_use_disorder",
+    "no_absolute_contraindication",
+    "no_relative_contraindication",
+)
+OUTCOMES = (
+    "ELIGIBLE_FOR_TRIAL",
+    "ELIGIBLE_WITH_CONDITIONS",
+    "NEEDS_REVIEW",
+    "INSUFFICIENT_INFORMATION",
+    "NOT_ELIGIBLE",
+    "ELIGIBLE_FOR_IMPLANT",
+    "TRIAL_FAILED",
+)
+IMPLANT_OUTCOMES = ("ELIGIBLE_FOR_IMPLANT", "TRIAL_FAILED", "INSUFFICIENT_INFORMATION", "NOT_ELIGIBLE", "NEEDS_REVIEW")
+ELIGIBLE = frozenset({"ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT"})
+STANDARD_PREP = ("medication_reconciliation", "fasting_instructions")
+CONDITION_KINDS = ("hold_medication", "lab_check", "smoking_cessation")
+ACTION_KINDS = (*CONDITION_KINDS, *STANDARD_PREP, "advisory")
+
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+
+# Clinic-page body sites (reference §6.2): unlateralised concept and its lateral variants.
+BODY_SITES: dict[str, set[str]] = {
+    "chest": {"51185008", "78904004"},
+    "abdomen": {"818983003", "113345001"},
+    "groin": {"26893007", "37117007", "85119005"},
+    "hand": {"85562004", "78791008", "85151006"},
+    "foot": {"56459004", "7769000", "22335008"},
+    "knee": {"72696002", "6757004", "82169009"},
+}
+LOWER_BACK = "37822005"
+CURRENT_SMOKER = {"449868002", "428041000124106", "428071000124103", "428061000124105", "77176002"}
+FORMER_SMOKER = "8517006"
+
+# Holds of spec §4 that the corpus must exercise, and the lab checks that go with them.
+REQUIRED_HOLDS = (
+    "ibuprofen",
+    "naproxen",
+    "aspirin",
+    "clopidogrel",
+    "prasugrel",
+    "ticagrelor",
+    "warfarin",
+    "apixaban",
+    "rivaroxaban",
+    "edoxaban",
+    "dabigatran",
+)
+LAB_FOR_HOLD = {"warfarin": "lab_check:INR", "dabigatran": "lab_check:renal_function"}
+NO_LAB_HOLDS = ("apixaban", "rivaroxaban", "edoxaban")
+
+# Coverage labels (the `tags` of the case files); tests/cases/README.md maps each to its cases.
+REQUIRED_TAGS = (
+    "adult:18th-birthday",
+    "duration:6-months-to-the-day",
+    "duration:month-end",
+    "failure:explicit-procedure-outcome",
+    "failure:explicit-status-reason",
+    "failure:inferred-medication",
+    "failure:inferred-pt",
+    "failure:inferred-injection",
+    "treatment:effective",
+    "treatment:no-outcome-on-record",
+    "trap:G90.531",
+    "trap:G90.52x-lower-limb",
+    "trap:rxcui-42463",
+    "trap:26893007-groin",
+    "trap:obstetric-epidural-18946005",
+    "trap:facet-64490-64495",
+    "trap:sud-in-remission",
+    "trap:F17-not-sud",
+    "trap:celecoxib-no-hold",
+    "trap:aspirin-not-analgesic",
+    "trap:Z95.5-not-relative",
+    "trap:acute-pain-only",
+    "trap:G54.7-only",
+    "trap:icd-without-dot",
+    "trap:snomed-icd-mixed",
+    "trap:entered-in-error-refuted",
+    "trap:resolved-remission",
+    "trap:medication-statement",
+    "trap:contained-medication",
+    "trap:float-pain-score",
+    "trap:missing-gender",
+    "trap:urn-uuid",
+    "hold:aspirin-primary",
+    "hold:aspirin-secondary",
+    "advisory:duloxetine",
+    "smoking:former",
+    "implant:trial-63650",
+    "stage:63685-present",
+    "implant:trial-window-boundaries",
+    "implant:percent-relief",
+    "contra:pregnancy-within-280",
+    "contra:pregnancy-older-280",
+    "contra:coagulopathy-D68",
+    "contra:sepsis-A41.9",
+    "contra:pacemaker-Z95.0",
+    "contra:neurostimulator-device",
+    "contra:Z96.82",
+    "contra:dementia",
+    "contra:active-cancer",
+)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _all_cases() -> list[tuple[str, dict[str, Any]]]:
+    return [(p.name, _load(p)) for p in CASE_FILES]
+
+
+def _resources(case: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["resource"] for e in case["bundle"].get("entry", [])]
+
+
+def _codes(concept: dict[str, Any] | None) -> set[tuple[str, str]]:
+    return {(c.get("system", ""), c.get("code", "")) for c in (concept or {}).get("coding", [])}
+
+
+def _action_key(action: Any) -> str:
+    if action.kind in ("hold_medication", "advisory"):
+        return f"{action.kind}:{action.medication}"
+    if action.kind == "lab_check":
+        return f"lab_check:{action.lab}"
+    return str(action.kind)
+
+
+# ------------------------------------------------------------------------------------------------
+# The engine against the cases
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case_path", CASE_FILES, ids=CASE_IDS)
+def test_decision_case(case_path: Path) -> None:
+    from eligibility.pipeline import decide  # lazy: the file checks below must run without the engine
+
+    case = _load(case_path)
+    expected = case["expected"]
+    raw = json.dumps(case["bundle"]).encode("utf-8")
+    decision = decide(
+        raw,
+        as_of=date.fromisoformat(case["as_of"]),
+        policy=case.get("policy"),
+        decision_id=f"case-{case['name']}",
+        evaluated_at="2026-01-01T00:00:00Z",
+    )
+
+    problems: list[str] = []
+    for field in ("outcome", "stage", "label_status"):
+        got = getattr(decision, field)
+        if got != expected[field]:
+            problems.append(f"{field}: expected {expected[field]}, got {got}")
+
+    by_id = {c.id: c for c in decision.criteria}
+    for cid, want in expected["criteria"].items():
+        crit = by_id.get(cid)
+        if crit is None:
+            problems.append(f"criterion {cid}: missing (expected {want})")
+        elif crit.status != want:
+            problems.append(f"criterion {cid}: expected {want}, got {crit.status} — reason: {crit.reason}")
+    for extra in sorted(set(by_id) - set(expected["criteria"])):
+        problems.append(f"criterion {extra}: not expected at stage {expected['stage']} ({by_id[extra].status})")
+    for crit in decision.criteria:
+        if not crit.reason.strip():
+            problems.append(f"criterion {crit.id}: empty reason")
+        if crit.status == "unknown" and not crit.data_requests:
+            problems.append(f"criterion {crit.id}: unknown without a data request — reason: {crit.reason}")
+
+    got_actions = Counter(_action_key(a) for a in decision.actions)
+    want_actions = Counter(expected["actions"])
+    if got_actions != want_actions:
+        missing = sorted((want_actions - got_actions).elements())
+        unexpected = sorted((got_actions - want_actions).elements())
+        problems.append(f"actions: missing {missing}, unexpected {unexpected} (got {sorted(got_actions.elements())})")
+    for key in expected.get("absent_actions", []):
+        if key in got_actions:
+            problems.append(f"action {key} must not be listed")
+
+    assert not problems, f"{case_path.name}: {case['description']}\n  " + "\n  ".join(problems)
+
+
+# ------------------------------------------------------------------------------------------------
+# The case files themselves (no engine needed)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case_path", CASE_FILES, ids=CASE_IDS)
+def test_case_bundles_are_valid_r4(case_path: Path) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.bundle import Bundle
+
+    bundle = _load(case_path)["bundle"]
+    Bundle.model_validate(bundle)
+    # second pass per entry: some required-field errors only surface on the resource itself
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+@pytest.mark.parametrize("case_path", CASE_FILES, ids=CASE_IDS)
+def test_case_files_are_well_formed(case_path: Path) -> None:
+    case = _load(case_path)
+    assert set(case) >= {"name", "description", "as_of", "policy", "expected", "bundle"}
+    assert case_path.name == f"{case_path.name[:3]}-{case['name']}.json", "file name must be NNN-<name>.json"
+    assert case["description"].strip()
+    date.fromisoformat(case["as_of"])
+    assert case["policy"] == "drg-clinic@1.0.0"
+    assert case["bundle"]["resourceType"] == "Bundle"
+    patients = [r for r in _resources(case) if r["resourceType"] == "Patient"]
+    assert len(patients) == 1, "exactly one Patient per record (spec §1)"
+
+    exp = case["expected"]
+    assert exp["outcome"] in OUTCOMES
+    assert exp["stage"] in ("trial", "implant")
+    assert exp["label_status"] in ("ON_LABEL", "OFF_LABEL")
+    want_ids = (*TRIAL_CRITERIA, "trial_response") if exp["stage"] == "implant" else TRIAL_CRITERIA
+    assert list(exp["criteria"]) == list(want_ids), "criteria must list every criterion of the stage, in order"
+    for cid, status in exp["criteria"].items():
+        allowed = {"met", "not_met"} if cid in CONTRAINDICATION_CRITERIA else {"met", "not_met", "unknown"}
+        assert status in allowed, f"{cid}: {status} not allowed"
+    if exp["stage"] == "trial":
+        assert exp["outcome"] not in ("ELIGIBLE_FOR_IMPLANT", "TRIAL_FAILED")
+    else:
+        assert exp["outcome"] not in ("ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS")
+
+    for key in [*exp["actions"], *exp.get("absent_actions", [])]:
+        kind, _, detail = key.partition(":")
+        assert kind in ACTION_KINDS, key
+        if kind in ("hold_medication", "advisory"):
+            assert detail and detail == detail.lower(), key
+        elif kind == "lab_check":
+            assert detail in ("INR", "renal_function"), key
+        else:
+            assert not detail, key
+    for key in exp.get("absent_actions", []):
+        assert key not in exp["actions"], key
+    # standard preparation exactly with an eligible outcome (spec §4, §6 "Actions")
+    has_prep = [k for k in exp["actions"] if k in STANDARD_PREP]
+    assert sorted(has_prep) == (sorted(STANDARD_PREP) if exp["outcome"] in ELIGIBLE else [])
+    has_condition = any(k.split(":")[0] in CONDITION_KINDS for k in exp["actions"])
+    if exp["outcome"] == "ELIGIBLE_WITH_CONDITIONS":
+        assert has_condition
+    if exp["outcome"] == "ELIGIBLE_FOR_TRIAL":
+        assert not has_condition
+
+    # the outcome rules of spec §3 applied to the expected statuses: the expectation is self-consistent
+    statuses = exp["criteria"]
+    assert exp["outcome"] == _outcome_from_statuses(exp["stage"], statuses, has_condition, case), (
+        "expected outcome does not follow from the expected criteria (spec §3)"
+    )
+
+
+def _outcome_from_statuses(stage: str, st: dict[str, str], has_condition: bool, case: dict[str, Any]) -> str:
+    neurostim = any(
+        (r["resourceType"] == "Device")
+        or (r["resourceType"] == "Procedure" and ("http://www.ama-assn.org/go/cpt", "63685") in _codes(r.get("code")))
+        for r in _resources(case)
+    )
+    if stage == "implant":
+        if st["trial_response"] == "not_met":
+            return "TRIAL_FAILED"
+        if st["trial_response"] == "unknown":
+            return "INSUFFICIENT_INFORMATION"
+        if "not_met" in (st["no_absolute_contraindication"], st["no_active_substance_use_disorder"]):
+            return "NOT_ELIGIBLE"
+        if st["no_relative_contraindication"] == "not_met":
+            return "NEEDS_REVIEW"
+        return "ELIGIBLE_FOR_IMPLANT"
+    if any(s == "not_met" for c, s in st.items() if c != "no_relative_contraindication"):
+        return "NOT_ELIGIBLE"
+    if "unknown" in st.values():
+        return "INSUFFICIENT_INFORMATION"
+    if st["no_relative_contraindication"] == "not_met" or neurostim:
+        return "NEEDS_REVIEW"
+    return "ELIGIBLE_WITH_CONDITIONS" if has_condition else "ELIGIBLE_FOR_TRIAL"
+
+
+# ------------------------------------------------------------------------------------------------
+# Coverage of the corpus
+# ------------------------------------------------------------------------------------------------
+def _latest_coded_value(case: dict[str, Any], loinc: str) -> str | None:
+    obs = [
+        r
+        for r in _resources(case)
+        if r["resourceType"] == "Observation"
+        and (LOINC, loinc) in _codes(r.get("code"))
+        and r.get("status") != "entered-in-error"
+    ]
+    if not obs:
+        return None
+    latest = max(obs, key=lambda r: r["effectiveDateTime"])
+    return next(iter(sorted(code for _, code in _codes(latest.get("valueCodeableConcept")))))
+
+
+def _condition_sites(case: dict[str, Any]) -> set[str]:
+    sites: set[str] = set()
+    for r in _resources(case):
+        if r["resourceType"] == "Condition":
+            for bs in r.get("bodySite", []):
+                sites |= {code for system, code in _codes(bs) if system == SNOMED}
+    return sites
+
+
+def test_corpus_coverage() -> None:
+    cases = _all_cases()
+    assert len(cases) >= 48
+    gaps: list[str] = []
+
+    trial_outcomes = {c["expected"]["outcome"] for _, c in cases if c["expected"]["stage"] == "trial"}
+    implant_outcomes = {c["expected"]["outcome"] for _, c in cases if c["expected"]["stage"] == "implant"}
+    gaps += [f"outcome {o}" for o in OUTCOMES if o not in trial_outcomes | implant_outcomes]
+    gaps += [f"implant-stage outcome {o}" for o in IMPLANT_OUTCOMES if o not in implant_outcomes]
+    gaps += [
+        f"label_status {ls}"
+        for ls in ("ON_LABEL", "OFF_LABEL")
+        if ls not in {c["expected"]["label_status"] for _, c in cases}
+    ]
+
+    seen = {(cid, s) for _, c in cases for cid, s in c["expected"]["criteria"].items()}
+    for cid in (*TRIAL_CRITERIA, "trial_response"):
+        statuses = ("met", "not_met") if cid in CONTRAINDICATION_CRITERIA else ("met", "not_met", "unknown")
+        gaps += [f"criterion {cid} = {s}" for s in statuses if (cid, s) not in seen]
+
+    for site, codes in BODY_SITES.items():
+        if not any(
+            _condition_sites(c) & codes and c["expected"]["criteria"]["pain_location"] == "met" for _, c in cases
+        ):
+            gaps.append(f"body site {site} as a met pain location")
+    if not any(
+        _condition_sites(c) == {LOWER_BACK} and c["expected"]["criteria"]["pain_location"] == "not_met"
+        for _, c in cases
+    ):
+        gaps.append("lower back only -> pain_location not_met")
+
+    action_keys = Counter(k for _, c in cases for k in c["expected"]["actions"])
+    for drug in REQUIRED_HOLDS:
+        if not action_keys[f"hold_medication:{drug}"]:
+            gaps.append(f"hold_medication:{drug}")
+    for _, c in cases:
+        acts = c["expected"]["actions"]
+        for drug, lab in LAB_FOR_HOLD.items():
+            if f"hold_medication:{drug}" in acts and lab not in acts:
+                gaps.append(f"{c['name']}: {drug} hold without {lab}")
+        for drug in NO_LAB_HOLDS:
+            if f"hold_medication:{drug}" in acts and any(a.startswith("lab_check") for a in acts):
+                gaps.append(f"{c['name']}: {drug} must not bring a lab check")
+    for key in ("lab_check:INR", "lab_check:renal_function", "smoking_cessation", "advisory:duloxetine"):
+        if not action_keys[key]:
+            gaps.append(key)
+
+    smoking = {(_latest_coded_value(c, "72166-2"), "smoking_cessation" in c["expected"]["actions"]) for _, c in cases}
+    gaps += [
+        f"current-smoker answer {code} -> smoking_cessation" for code in CURRENT_SMOKER if (code, True) not in smoking
+    ]
+    if (FORMER_SMOKER, False) not in smoking:
+        gaps.append("former smoker -> no smoking_cessation")
+
+    tags = {t for _, c in cases for t in c.get("tags", [])}
+    gaps += [f"tag {t}" for t in REQUIRED_TAGS if t not in tags]
+
+    assert not gaps, "corpus coverage regressed:\n  " + "\n  ".join(gaps)
+
+
+def test_readme_lists_every_case() -> None:
+    readme = (CASES_DIR / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in CASE_IDS if name not in readme]
+    assert not missing, f"tests/cases/README.md does not list {missing}"
