@@ -189,8 +189,8 @@ def _walk_records(
             if not hmac.compare_digest(checkpoint.chain_hash, record["chain_hash"]):
                 problems.append(
                     Problem(
-                        last_good_checkpoint + 1,
-                        None,
+                        seq,
+                        record_id,
                         f"records {last_good_checkpoint + 1}..{seq} were rewritten: checkpoint "
                         f"{checkpoint.id} signed a different head at seq {seq}",
                     )
@@ -239,7 +239,11 @@ def _check_inputs(session: Session, report: VerifyReport, referenced: dict[str, 
         if sha256_hex(data) != key or size != len(data):
             report.problems.append(Problem(where_seq, where_id, f"stored input {key} was altered"))
         if owner is None:
-            report.problems.append(Problem(None, None, f"stored input {key} is referenced by no record (inserted)"))
+            report.problems.append(
+                Problem(
+                    None, None, f"stored input {key} is referenced by no record (planted, or its record was deleted)"
+                )
+            )
     for key, (seq, record_id) in referenced.items():
         if key not in seen:
             report.problems.append(Problem(seq, record_id, f"input {key} of record {seq} is missing (deleted)"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing.queues
 import multiprocessing.synchronize
 import sqlite3
+import time
 import uuid
 from typing import Any
 
@@ -89,12 +91,22 @@ def tamper(engine: Engine, *statements: str, params: dict[str, Any] | None = Non
 
 
 def append_worker(
-    url: str, key: bytes, every: int, count: int, batch: int, label: str, start: multiprocessing.synchronize.Event
+    url: str,
+    key: bytes,
+    every: int,
+    count: int,
+    batch: int,
+    label: str,
+    start: multiprocessing.synchronize.Event,
+    spans: multiprocessing.queues.Queue[tuple[str, float, float]],
 ) -> None:
-    """Spawned process body: wait for the start signal, then append as fast as possible."""
+    """Spawned process body: wait for the start signal, then append, with a short pause between
+    transactions as requests arriving would have (without it SQLite's busy handler, which is not
+    fair, may let one process take every turn)."""
     engine = make_engine(url)
     signer = Signer(key=key, every=every)
     start.wait(timeout=60)
+    began = time.time()
     try:
         for offset in range(0, count, batch):
             with Session(engine) as session:
@@ -104,5 +116,7 @@ def append_worker(
                     pending.add_decision(decision, canonical, actor=label, channel="test")
                 pending.append_to(session, signer=signer)
                 session.commit()
+            time.sleep(0.002)
+        spans.put((label, began, time.time()))
     finally:
         engine.dispose()
