@@ -218,6 +218,14 @@ def test_decision_case(case_path: Path) -> None:
     for key in expected.get("absent_actions", []):
         if key in got_actions:
             problems.append(f"action {key} must not be listed")
+    # spec §4 day counts and wording of the holds ("confirm with the prescriber"; aspirin for secondary
+    # prevention: no day count, "prescriber decision")
+    for key, detail in expected.get("action_details", {}).items():
+        for action in (a for a in decision.actions if _action_key(a) == key):
+            if action.days_before != detail["days_before"]:
+                problems.append(f"{key}: days_before expected {detail['days_before']}, got {action.days_before}")
+            if detail["note_contains"].lower() not in (action.note or "").lower():
+                problems.append(f"{key}: note should contain {detail['note_contains']!r}, got {action.note!r}")
 
     assert not problems, f"{case_path.name}: {case['description']}\n  " + "\n  ".join(problems)
 
@@ -275,6 +283,11 @@ def test_case_files_are_well_formed(case_path: Path) -> None:
             assert not detail, key
     for key in exp.get("absent_actions", []):
         assert key not in exp["actions"], key
+    for key, detail in exp.get("action_details", {}).items():
+        assert key in exp["actions"], key
+        assert set(detail) == {"days_before", "note_contains"}, key
+    holds = [k for k in exp["actions"] if k.startswith("hold_medication:")]
+    assert sorted(holds) == sorted(exp.get("action_details", {})), "every hold needs its action_details"
     # standard preparation exactly with an eligible outcome (spec §4, §6 "Actions")
     has_prep = [k for k in exp["actions"] if k in STANDARD_PREP]
     assert sorted(has_prep) == (sorted(STANDARD_PREP) if exp["outcome"] in ELIGIBLE else [])

@@ -36,7 +36,7 @@ ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 # The product's own code for a patient-reported percentage of pain relief during the trial.
 # No LOINC for "percent pain relief" could be verified (reference §6.6 says to use a local code with
 # the instrument name when no LOINC is verified); the policy must list this system|code.
-PERCENT_RELIEF_SYSTEM = "https://drg-eligibility.example.org/fhir/CodeSystem/observation"
+PERCENT_RELIEF_SYSTEM = "http://drg-clinic.example.org/fhir/CodeSystem/observation"
 PERCENT_RELIEF_CODE = "percent-pain-relief"
 
 SYSTEMS = {"icd10": ICD10, "snomed": SNOMED, "rxnorm": RXNORM, "loinc": LOINC, "cpt": CPT, "hcpcs": HCPCS}
@@ -60,6 +60,20 @@ TRIAL_CRITERIA = (
 )
 ELIGIBLE = frozenset({"ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT"})
 STANDARD_PREP = ("medication_reconciliation", "fasting_instructions")
+# Spec §4 hold before the procedure, in days (aspirin: primary prevention; secondary has no day count).
+HOLD_DAYS = {
+    "ibuprofen": 1,
+    "naproxen": 4,
+    "aspirin": 6,
+    "clopidogrel": 7,
+    "prasugrel": 7,
+    "ticagrelor": 5,
+    "warfarin": 5,
+    "apixaban": 3,
+    "rivaroxaban": 3,
+    "edoxaban": 3,
+    "dabigatran": 4,
+}
 
 _PREFIX = {
     "Patient": "pt",
@@ -420,10 +434,12 @@ def expect(
     label: str = "ON_LABEL",
     actions: tuple[str, ...] | list[str] = (),
     absent: tuple[str, ...] | list[str] = (),
+    aspirin_secondary: bool = False,
     **criteria: str,
 ) -> dict[str, Any]:
     """The expected block: every criterion defaults to `met`; standard preparation is appended
-    exactly when the outcome is eligible (spec §4, §6 "Actions")."""
+    exactly when the outcome is eligible (spec §4, §6 "Actions"); each hold gets its §4 day count
+    (`action_details`), aspirin for secondary prevention none and the note "prescriber decision"."""
     ids = (*TRIAL_CRITERIA, "trial_response") if stage == "implant" else TRIAL_CRITERIA
     unknown_ids = set(criteria) - set(ids)
     if unknown_ids:
@@ -441,6 +457,17 @@ def expect(
     }
     if absent:
         out["absent_actions"] = list(absent)
+    details: dict[str, Any] = {}
+    for key in acts:
+        kind, _, drug = key.partition(":")
+        if kind != "hold_medication":
+            continue
+        if drug == "aspirin" and aspirin_secondary:
+            details[key] = {"days_before": None, "note_contains": "prescriber decision"}
+        else:
+            details[key] = {"days_before": HOLD_DAYS[drug], "note_contains": "confirm with the prescriber"}
+    if details:
+        out["action_details"] = details
     return out
 
 

@@ -1552,12 +1552,20 @@ def rel_device() -> Built:
     c.patient(birth_date="1964-01-04", gender="female", family="Scott", given="Helen")
     std(c)
     c.device(
-        [("hcpcs", "C1820", "Generator, neurostimulator (implantable), with rechargeable battery and charging system")],
+        [
+            ("snomed", "25937001", "Neurostimulator, device (physical object)"),
+            (
+                "hcpcs",
+                "C1820",
+                "Generator, neurostimulator (implantable), with rechargeable battery and charging system",
+            ),
+        ],
         name="Spinal cord stimulator IPG (implanted elsewhere, 2019)",
     )
     return Built(
         c,
-        "Active Device typed HCPCS C1820 (implantable neurostimulator generator): an existing neurostimulator "
+        "Active Device typed SNOMED 25937001 Neurostimulator + HCPCS C1820 (implantable neurostimulator generator): "
+        "an existing neurostimulator "
         "(§6) -> no_relative_contraindication not_met -> NEEDS_REVIEW.",
         expect("NEEDS_REVIEW", no_relative_contraindication="not_met"),
         tags=["contra:neurostimulator-device"],
@@ -1704,7 +1712,11 @@ def stent_dapt() -> Built:
         "Coronary stent Z95.5 is not a relative contraindication (§6); aspirin for secondary prevention (stent "
         "indication) -> hold_medication:aspirin with no day count, 'prescriber decision'; clopidogrel 7 d -> "
         "ELIGIBLE_WITH_CONDITIONS.",
-        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:aspirin", "hold_medication:clopidogrel"]),
+        expect(
+            "ELIGIBLE_WITH_CONDITIONS",
+            actions=["hold_medication:aspirin", "hold_medication:clopidogrel"],
+            aspirin_secondary=True,
+        ),
         tags=["trap:Z95.5-not-relative", "hold:aspirin-secondary", "hold:clopidogrel"],
     )
 
@@ -2247,6 +2259,128 @@ def implant_low_severity() -> Built:
         "Successful trial (68.75 %) and no score after it: the latest score in 90 days is the trial's 2 -> "
         "pain_severity not_met, reported but not changing the implant outcome (§3) -> ELIGIBLE_FOR_IMPLANT.",
         expect("ELIGIBLE_FOR_IMPLANT", stage="implant", pain_severity="not_met"),
+    )
+
+
+# ================================================================================================
+# Added after the first review (appended so that earlier case numbers stay stable)
+# ================================================================================================
+@case
+def meds_two_drugs_one_class() -> Built:
+    c = Case("meds-two-drugs-one-class-not-met")
+    c.patient(birth_date="1966-01-17", gender="female", family="Lambert", given="Sylvie")
+    std(c, meds=False)
+    gabapentin_std(c)
+    c.med_statement(PREGABALIN, status="completed", start="2025-02-01", end="2025-05-31", dosage="150 mg twice daily")
+    return Built(
+        c,
+        "Gabapentin and later pregabalin both failed (scores 8 and 7 in their windows), but both are "
+        "gabapentinoids: failed_medications counts CLASSES (>= 2, §2), so 1 class -> not_met -> NOT_ELIGIBLE.",
+        expect("NOT_ELIGIBLE", failed_medications="not_met"),
+        tags=["failure:inferred-medication"],
+    )
+
+
+@case
+def meds_opioid_topical() -> Built:
+    c = Case("meds-opioid-and-topical-classes")
+    c.patient(birth_date="1962-09-04", gender="male", family="Novak", given="Milan")
+    std(c, meds=False)
+    c.med_request(
+        ("10689", "tramadol"),
+        status="completed",
+        authored="2024-09-05",
+        validity=("2024-09-05", "2025-01-05"),
+        dosage="50 mg every 6 h as needed",
+    )
+    c.med_statement(
+        ("6387", "lidocaine"), status="completed", start="2025-02-01", end="2025-05-31", dosage="5% patch daily"
+    )
+    return Built(
+        c,
+        "Tramadol (opioid) and lidocaine 5% patch (topical) each failed by inference: two of the §2 analgesic "
+        "classes other than gabapentinoid/TCA -> failed_medications met -> ELIGIBLE_FOR_TRIAL.",
+        expect("ELIGIBLE_FOR_TRIAL"),
+        tags=["failure:inferred-medication"],
+    )
+
+
+@case
+def ssri_advisory() -> Built:
+    c = Case("ssri-sertraline-advisory")
+    c.patient(birth_date="1979-07-29", gender="female", family="Dupont", given="Marie")
+    std(c)
+    c.med_statement(("36437", "sertraline"), status="active", start="2023-05-01", dosage="100 mg daily")
+    return Built(
+        c,
+        "Active sertraline (SSRI, 36437): bleeding advisory note, not a hold, not a condition (§6), and not an "
+        "analgesic class -> ELIGIBLE_FOR_TRIAL with advisory:sertraline.",
+        expect("ELIGIBLE_FOR_TRIAL", actions=["advisory:sertraline"], absent=["hold_medication:sertraline"]),
+        tags=["ambiguity:advisory-not-condition"],
+    )
+
+
+@case
+def scores_exactly_five() -> Built:
+    c = Case("scores-exactly-five")
+    c.patient(birth_date="1970-05-05", gender="male", family="Moreno", given="Diego")
+    std(c, scores={d: 5 for d in BASE_SCORES})
+    return Built(
+        c,
+        "Every pain score is exactly 5: '>= 5' (§2) makes each treatment failed by inference and the latest score "
+        "meets pain_severity -> ELIGIBLE_FOR_TRIAL.",
+        expect("ELIGIBLE_FOR_TRIAL"),
+        tags=["failure:inferred-medication", "failure:inferred-pt", "failure:inferred-injection"],
+    )
+
+
+@case
+def meds_four_weeks() -> Built:
+    c = Case("meds-exactly-four-weeks-adequate")
+    c.patient(birth_date="1968-03-22", gender="female", family="Keane", given="Orla")
+    std(c, meds=False)
+    gabapentin_std(c)
+    c.med_statement(NORTRIPTYLINE, status="completed", start="2025-02-01", end="2025-03-01", dosage="25 mg at night")
+    return Built(
+        c,
+        "Nortriptyline 2025-02-01..2025-03-01: end - start = 28 days = 4 weeks, adequate (>= 4 weeks, §2); its "
+        "window 2025-03-01..2025-05-30 holds the 7 of 2025-04-10 -> failed; with gabapentin -> met -> "
+        "ELIGIBLE_FOR_TRIAL.",
+        expect("ELIGIBLE_FOR_TRIAL"),
+        tags=["failure:inferred-medication"],
+    )
+
+
+@case
+def aspirin_secondary_stroke() -> Built:
+    c = Case("hold-aspirin-secondary-after-stroke")
+    c.patient(birth_date="1954-12-09", gender="female", family="Byrne", given="Maureen")
+    std(c)
+    c.condition(
+        [
+            (
+                "icd10",
+                "Z86.73",
+                "Personal history of transient ischemic attack, and cerebral infarction without residual deficits",
+            )
+        ],
+        onset="2024-02-10",
+        recorded="2024-03-01",
+    )
+    c.med_request(
+        ASPIRIN,
+        status="active",
+        authored="2024-02-12",
+        dosage="81 mg daily",
+        reason=[("icd10", "I63.9", "Cerebral infarction, unspecified")],
+    )
+    return Built(
+        c,
+        "Aspirin ordered for an ischaemic stroke (reasonCode I63.9; history code Z86.73 on the problem list): a "
+        "cerebrovascular indication in the record = secondary prevention -> hold_medication:aspirin with no "
+        "day count and the note 'prescriber decision' (§6) -> ELIGIBLE_WITH_CONDITIONS.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:aspirin"], aspirin_secondary=True),
+        tags=["hold:aspirin-secondary"],
     )
 
 
