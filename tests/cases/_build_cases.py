@@ -2494,13 +2494,18 @@ def render_readme(built: list[tuple[str, Built]]) -> str:
         lines.append(f"| {label} | `{tag}` | {', '.join(by_tag.get(tag, [])) or 'MISSING'} |")
     smokers = defaultdict(list)
     for fname, b in built:
-        for entry in b.case.entries:
-            res = entry["resource"]
-            if res["resourceType"] == "Observation" and res["code"]["coding"][0]["code"] == "72166-2":
-                smokers[res["valueCodeableConcept"]["coding"][0]["code"]].append(fname.split("-", 1)[0])
-    lines.append("\n### Smoking-status answers (72166-2)\n\n| answer | cases |\n|---|---|")
+        obs = [
+            e["resource"]
+            for e in b.case.entries
+            if e["resource"]["resourceType"] == "Observation"
+            and e["resource"]["code"]["coding"][0]["code"] == "72166-2"
+        ]
+        if obs:
+            latest = max(obs, key=lambda r: r["effectiveDateTime"])
+            smokers[latest["valueCodeableConcept"]["coding"][0]["code"]].append(fname.split("-", 1)[0])
+    lines.append("\n### Smoking status (latest 72166-2 answer)\n\n| answer | cases |\n|---|---|")
     for code, nums in sorted(smokers.items()):
-        lines.append(f"| {code} {SMOKER.get(code, '')} | {', '.join(sorted(set(nums)))} |")
+        lines.append(f"| {code} {SMOKER.get(code, '')} | {', '.join(nums)} |")
     lines.append("\n### Ambiguity readings\n\n| reading | cases |\n|---|---|")
     for tag in sorted(t for t in by_tag if t.startswith("ambiguity:")):
         lines.append(f"| `{tag}` | {', '.join(by_tag[tag])} |")
