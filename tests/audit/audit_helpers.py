@@ -8,6 +8,9 @@ import multiprocessing.synchronize
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -120,3 +123,19 @@ def append_worker(
         spans.put((label, began, time.time()))
     finally:
         engine.dispose()
+
+
+FIXTURES = Path(__file__).with_name("fixtures")
+AS_OF = date(2026, 6, 1)
+
+
+def bundle(name: str) -> bytes:
+    """One of the FHIR bundles in fixtures/ (see its README), as submitted bytes."""
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def factory_for(engine: Engine) -> Callable[[], Session]:
+    def open_session() -> Session:
+        return Session(engine, expire_on_commit=False)
+
+    return open_session

@@ -1,0 +1,225 @@
+"""The entry point every caller uses: evaluate, record, and only then release.
+
+    decision = evaluate_and_record(raw, as_of=day, actor="dr.smith", channel="api")
+
+The decision record (spec §5) and the canonical input are committed to the audit trail before the
+decision is returned; if that write fails, AuditError is raised and no decision leaves this module.
+A submission that produces no decision (bad input, unknown policy, engine failure) is recorded as a
+rejection, with the error and the exact bytes received, and its error is re-raised.
+
+This module and `eligibility.audit` are the edges allowed to read the clock (`evaluated_at`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from eligibility.audit import store
+from eligibility.audit.clock import utc_now_iso
+from eligibility.audit.database import SessionFactory
+from eligibility.audit.database import session_factory as default_session_factory
+from eligibility.decision import Decision
+from eligibility.errors import AuditError
+from eligibility.pipeline import decide_parsed, prepare
+
+__all__ = [
+    "Evaluated",
+    "Rejected",
+    "evaluate_and_record",
+    "evaluate_batch",
+    "evaluate_one",
+    "read_decision",
+    "record_batch",
+    "record_review",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """A decision not yet released, with the canonical input it was made from."""
+
+    decision: Decision
+    canonical: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A submission that produced no decision, with the bytes received."""
+
+    error: Exception
+    raw: bytes
+    as_of: date | None
+    policy: str | None
+
+
+def evaluate_one(raw: bytes, *, as_of: date, policy: str | None = None) -> Evaluated | Rejected:
+    """Parse and evaluate without recording; the result must go through `record_batch`.
+
+    Safe to call in worker processes; every exception becomes a `Rejected` so that a batch
+    records it instead of losing it.
+    """
+    try:
+        parsed = prepare(raw)
+        decision = decide_parsed(
+            parsed,
+            as_of=as_of,
+            policy=policy,
+            decision_id=str(uuid.uuid4()),
+            evaluated_at=utc_now_iso(),
+        )
+    except Exception as exc:  # recorded as a rejection, then surfaced to the caller
+        return Rejected(error=exc, raw=raw, as_of=as_of, policy=policy)
+    return Evaluated(decision=decision, canonical=parsed.canonical)
+
+
+def _write(factory: SessionFactory | None, what: str, write: Callable[[Session], object]) -> None:
+    """Run `write` in its own transaction and commit; any failure becomes AuditError."""
+    try:
+        open_session = factory or default_session_factory()
+        with open_session() as session:
+            write(session)
+            session.commit()
+    except AuditError:
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        raise AuditError(f"the audit trail could not record {what}: {_describe(exc)}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    """The driver's own first line (e.g. 'database is locked'), without SQLAlchemy's SQL echo."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+
+
+def _records_for(results: Sequence[Evaluated | Rejected], *, actor: str, channel: str) -> store.PendingAppend:
+    pending = store.PendingAppend()
+    for result in results:
+        if isinstance(result, Evaluated):
+            pending.add_decision(result.decision, result.canonical, actor=actor, channel=channel)
+        else:
+            pending.add_rejection(
+                result.error,
+                result.raw,
+                actor=actor,
+                channel=channel,
+                as_of=result.as_of,
+                policy=result.policy,
+            )
+    return pending
+
+
+def record_batch(
+    results: Sequence[Evaluated | Rejected],
+    *,
+    actor: str,
+    channel: str,
+    session_factory: SessionFactory | None = None,
+) -> list[Decision]:
+    """Record many results in one transaction; return the decisions only once it has committed."""
+    pending = _records_for(results, actor=actor, channel=channel)
+    _write(session_factory, f"a batch of {len(results)} results", pending.append_to)
+    return [result.decision for result in results if isinstance(result, Evaluated)]
+
+
+def evaluate_batch(
+    raws: Iterable[bytes],
+    *,
+    as_of: date,
+    actor: str,
+    channel: str,
+    policy: str | None = None,
+    session_factory: SessionFactory | None = None,
+) -> list[Decision | Exception]:
+    """Evaluate many submissions; record them all in one transaction; per submission, the
+    decision or the error that rejected it (in input order)."""
+    results = [evaluate_one(raw, as_of=as_of, policy=policy) for raw in raws]
+    record_batch(results, actor=actor, channel=channel, session_factory=session_factory)
+    return [result.decision if isinstance(result, Evaluated) else result.error for result in results]
+
+
+def evaluate_and_record(
+    raw: bytes,
+    *,
+    as_of: date,
+    actor: str,
+    channel: str,
+    policy: str | None = None,
+    session_factory: SessionFactory | None = None,
+) -> Decision:
+    """Evaluate one submission; the decision is durable in the audit trail before it is returned.
+
+    Raises the submission's error (InputError, PolicyError, EngineError…) after recording it as a
+    rejection, and AuditError when the trail cannot record — then no decision is released.
+    """
+    result = evaluate_one(raw, as_of=as_of, policy=policy)
+    if isinstance(result, Rejected):
+        error = result.error
+        what = f"the rejection of a submission ({error})"
+        _write(session_factory, what, _records_for([result], actor=actor, channel=channel).append_to)
+        raise error
+    _write(
+        session_factory,
+        f"decision {result.decision.decision_id}",
+        _records_for([result], actor=actor, channel=channel).append_to,
+    )
+    return result.decision
+
+
+def record_review(
+    decision_id: str,
+    *,
+    reviewer: str,
+    action: Literal["accept", "override"],
+    reason_code: str,
+    comment: str = "",
+    outcome: str | None = None,
+    channel: str,
+    session_factory: SessionFactory | None = None,
+) -> store.StoredRecord:
+    """A clinician's accept / override of a decision, committed; InputError for a bad review."""
+    written: list[store.StoredRecord] = []
+
+    def write(session: Session) -> None:
+        written.append(
+            store.append_review(
+                session,
+                decision_id=decision_id,
+                reviewer=reviewer,
+                action=action,
+                reason_code=reason_code,
+                comment=comment,
+                outcome=outcome,
+                channel=channel,
+            )
+        )
+
+    _write(session_factory, f"a review of decision {decision_id}", write)
+    return written[0]
+
+
+def read_decision(
+    decision_id: str,
+    *,
+    actor: str,
+    channel: str,
+    purpose: str = "read",
+    session_factory: SessionFactory | None = None,
+) -> Decision:
+    """A recorded decision, released only after the read itself is recorded."""
+    found: list[Decision] = []
+
+    def write(session: Session) -> None:
+        store.append_access(session, actor=actor, channel=channel, purpose=purpose, decision_id=decision_id)
+        _, decision, _ = store.load_decision(session, decision_id)
+        found.append(decision)
+
+    _write(session_factory, f"a read of decision {decision_id}", write)
+    return found[0]
