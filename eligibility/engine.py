@@ -42,6 +42,17 @@ CONDITION_ACTIONS = frozenset({"hold_medication", "lab_check", "smoking_cessatio
 _SAFETY = ("no_absolute_contraindication", "no_active_substance_use_disorder")
 
 
+def _once(fired: list[tuple[Rule, int]]) -> list[tuple[Rule, int]]:
+    """A rule whose condition has an OR fires once per matching branch: one answer per rule and fact."""
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for rule, fid in fired:
+        if (rule.id, fid) not in seen:
+            seen.add((rule.id, fid))
+            unique.append((rule, fid))
+    return unique
+
+
 def _fact(finding: Finding, fid: int) -> dict[str, Any]:
     return {"t": finding.kind, "fid": fid, **finding.values}
 
@@ -65,7 +76,7 @@ def evaluate(
     findings = derive_findings(ctx)
     fired: list[tuple[Rule, int]] = []
     with session(policy.ruleset_name) as sid:
-        fired += fire(policy, sid, [_fact(f, i) for i, f in enumerate(findings)])
+        fired += _once(fire(policy, sid, [_fact(f, i) for i, f in enumerate(findings)]))
 
         statuses: dict[str, list[str]] = defaultdict(list)
         status_rule: dict[str, str] = {}
@@ -104,15 +115,12 @@ def evaluate(
             "trial_response": status.get("trial_response", "none"),
             "safety_not_met": sum(1 for cid in _SAFETY if status[cid] == "not_met"),
         }
-        phase2 = fire(policy, sid, [summary_fact])
+        phase2 = _once(fire(policy, sid, [summary_fact]))
         fired += phase2
         outcome = _one("the outcome", [r.effect.target for r, _ in phase2 if r.effect.kind == "outcome"])
 
-        phase3 = fire(
-            policy,
-            sid,
-            [{"t": "decided", "fid": len(findings) + 1, "eligible": outcome in ELIGIBLE_OUTCOMES}],
-        )
+        decided = {"t": "decided", "fid": len(findings) + 1, "eligible": outcome in ELIGIBLE_OUTCOMES}
+        phase3 = _once(fire(policy, sid, [decided]))
         fired += phase3
         action_hits += [(r, Finding("decided", {})) for r, _ in phase3 if r.effect.kind == "action"]
 
