@@ -16,7 +16,7 @@ from fhir.resources.R4B.resource import Resource
 
 from eligibility.errors import InvalidResourceError, NotFHIRError
 
-__all__ = ["READ_TYPES", "is_resource_type", "validate_resource"]
+__all__ = ["READ_TYPES", "is_resource_type", "validate_r4", "validate_resource"]
 
 # The resource types the rules read. Only these are validated (validating a whole Synthea bundle costs
 # about three times as much, mostly on Claims and ExplanationOfBenefits nobody reads).
@@ -130,3 +130,16 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+def validate_r4(resource: dict[str, Any]) -> None:
+    """Validate a resource the product emits (with the resources nested in it) against its R4B model.
+
+    For output, not input: raises NotFHIRError / InvalidResourceError located like
+    "Parameters.parameter[0].resource.entry[2].resource.status". The models check structure, types and
+    cardinality, not the codes of required bindings; the outbound tests check those.
+    """
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str) or not is_resource_type(resource_type) or resource_type in _R4_ONLY_TYPES:
+        raise NotFHIRError(f"no R4B resource type {resource_type!r}", location="resourceType")
+    validate_resource(resource, lambda path: f"{resource_type}.{path}" if path else resource_type)
