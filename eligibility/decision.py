@@ -6,7 +6,7 @@ be read back (replay, the audit store, the API) without hand-written parsing.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 Status = Literal["met", "not_met", "unknown", "not_applicable"]
-STATUSES: tuple[str, ...] = ("met", "not_met", "unknown", "not_applicable")
+STATUSES: tuple[str, ...] = get_args(Status)
 Outcome = Literal[
     "ELIGIBLE_FOR_TRIAL",
     "ELIGIBLE_WITH_CONDITIONS",
@@ -33,15 +33,7 @@ Outcome = Literal[
     "ELIGIBLE_FOR_IMPLANT",
     "TRIAL_FAILED",
 ]
-OUTCOMES: tuple[str, ...] = (
-    "ELIGIBLE_FOR_TRIAL",
-    "ELIGIBLE_WITH_CONDITIONS",
-    "NEEDS_REVIEW",
-    "INSUFFICIENT_INFORMATION",
-    "NOT_ELIGIBLE",
-    "ELIGIBLE_FOR_IMPLANT",
-    "TRIAL_FAILED",
-)
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
 ELIGIBLE_OUTCOMES = frozenset({"ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT"})
 
 
