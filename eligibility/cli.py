@@ -145,3 +145,7 @@ def main() -> None:
     except ImportError as exc:  # pragma: no cover - only while the audit package is absent
         typer.echo(f"drg-eligibility: audit commands unavailable: {exc}", err=True)
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The command line as a user runs it: a real process, a real (temporary) SQLite audit store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eligibility.audit.database import session_factory
+from eligibility.audit.store import iter_records
+from eligibility.engine import CRITERIA
+from tests.conftest import EXAMPLES, SAMPLES
+
+SPEC_FIELDS = {
+    "decision_id",
+    "evaluated_at",
+    "as_of",
+    "patient",
+    "policy",
+    "engine_version",
+    "input_sha256",
+    "stage",
+    "outcome",
+    "label_status",
+    "criteria",
+    "actions",
+    "summary",
+}
+
+
+@pytest.fixture()
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'audit.db'}"
+
+
+def cli(db_url: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "DRG_ELIGIBILITY_DATABASE_URL": db_url, "DRG_ELIGIBILITY_ACTOR": "test-runner"}
+    return subprocess.run(
+        [sys.executable, "-m", "eligibility.cli", *args], input=stdin, capture_output=True, env=env, timeout=120
+    )
+
+
+def kinds(db_url: str) -> list[str]:
+    with session_factory(db_url)() as session:
+        return [r.kind for r in iter_records(session)]
+
+
+def test_evaluate_json_prints_exactly_the_decision_record(db_url: str) -> None:
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", "2026-11-20", "--format", "json")
+    assert done.returncode == 0, done.stderr.decode()
+    record = json.loads(done.stdout)
+    assert set(record) >= SPEC_FIELDS
+    assert record["outcome"] == "ELIGIBLE_WITH_CONDITIONS"
+    assert record["as_of"] == "2026-11-20"
+    assert [c["id"] for c in record["criteria"]] == list(CRITERIA)
+    assert record["policy"]["id"] == "drg-clinic" and len(record["policy"]["sha256"]) == 64
+    # Recorded before it was printed: the audit trail holds this very decision.
+    with session_factory(db_url)() as session:
+        stored = [r for r in iter_records(session) if r.kind == "decision"]
+    assert [r.decision_id for r in stored] == [record["decision_id"]]
+
+
+def test_evaluate_text_explains_each_criterion(db_url: str) -> None:
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", "2026-11-20")
+    assert done.returncode == 0, done.stderr.decode()
+    text = done.stdout.decode()
+    assert "Outcome: ELIGIBLE_WITH_CONDITIONS" in text
+    for cid in CRITERIA:
+        assert f" {cid}: " in text
+    assert "Hold recommended; confirm with the prescriber: ibuprofen 1 day" in text
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="shared/fhir-samples not beside the repo")
+def test_evaluate_reads_a_synthea_sample_and_stdin(db_url: str) -> None:
+    raw = (SAMPLES / "Liz_Conn_27c911c6-f045-4ffa-af5d-6eba57ac94b2.json").read_bytes()
+    done = cli(db_url, "evaluate", "-", "--as-of", "2026-11-20", "--format", "json", stdin=raw)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout)["outcome"] == "INSUFFICIENT_INFORMATION"
+
+
+PATIENT = {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"}
+
+
+def bundle(*resources: dict[str, object]) -> bytes:
+    return json.dumps(
+        {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    ).encode()
+
+
+BAD_INPUTS = {
+    "not-json": (b'{"resourceType": "Bundle", ', "line 1"),
+    "not-fhir": (b'{"hello": "world"}', "resourceType"),
+    "no-patient": (
+        bundle({"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "x"}}),
+        "Bundle.entry",
+    ),
+    "two-patients": (bundle(PATIENT, {**PATIENT, "id": "p2"}), "Bundle.entry"),
+    "dangling-reference": (
+        bundle(
+            PATIENT,
+            {
+                "resourceType": "Condition",
+                "id": "c",
+                "subject": {"reference": "Patient/nobody"},
+                "code": {"text": "pain"},
+            },
+        ),
+        "subject.reference",
+    ),
+    "wrong-type": (json.dumps({"resourceType": "Observation", "id": "o"}).encode(), "resourceType"),
+    "invalid-value": (bundle({**PATIENT, "birthDate": "not-a-date"}), "birthDate"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_is_one_line_naming_the_location_and_is_recorded(db_url: str, tmp_path: Path, name: str) -> None:
+    raw, where = BAD_INPUTS[name]
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(raw)
+    done = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20")
+    assert done.returncode == 2
+    assert done.stdout == b""
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("drg-eligibility: error: ") and str(path) in lines[0]
+    assert where in lines[0], lines[0]
+    assert "Traceback" not in done.stderr.decode()
+    assert kinds(db_url) == ["rejection"]
+
+
+def test_usage_errors_are_one_line(db_url: str, tmp_path: Path) -> None:
+    done = cli(db_url, "evaluate", str(tmp_path / "missing.json"))
+    assert done.returncode == 2 and "cannot read" in done.stderr.decode()
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", "20-11-2026")
+    assert done.returncode == 2 and "--as-of" in done.stderr.decode()
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--policy", "nope@9")
+    assert done.returncode == 2 and "no installed policy" in done.stderr.decode()
+
+
+def test_policy_show_prints_id_version_hash_and_thresholds(db_url: str) -> None:
+    done = cli(db_url, "policy", "show")
+    out = done.stdout.decode()
+    assert done.returncode == 0
+    assert "policy   drg-clinic" in out and "version  1.0.0" in out
+    assert "pain_duration_min_months                 6" in out
+    assert "sha256   " in out
+    other = cli(db_url, "policy", "show", "drg-clinic@2.0.0").stdout.decode()
+    assert "pain_duration_min_months                 3" in other
