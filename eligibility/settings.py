@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     default_policy: str = "drg-clinic@1.0.0"
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
 
+    # The HTTP service (`drg-eligibility serve`).
+    api_base_url: str | None = None  # public URL (links, CDS JWT `aud`); default: as the request reached us
+    api_workers: int = 2  # rule-evaluation worker processes
+    api_max_body_bytes: int = 8 * 1024 * 1024  # larger submissions get 413 before they are read
+    api_request_timeout_s: float = 15.0  # a client that takes longer to send its body gets 408
+    api_evaluation_timeout_s: float = 30.0  # a worker that takes longer is recycled; the request gets 503
+    api_cds_issuers: str | None = None  # JSON file: trusted CDS client issuers and their public keys
+    api_cds_max_token_age_s: int = 300  # CDS client JWTs: the longest lifetime (exp - iat) accepted
+    api_fhir_fetch_timeout_s: float = 5.0  # total time allowed to fetch data from a CDS client's FHIR server
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
