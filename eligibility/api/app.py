@@ -1,0 +1,119 @@
+"""The FastAPI application: `create_app()` builds it; nothing connects or starts until it is served.
+
+At startup (lifespan) the database is opened and migrated, the rule workers are started and the
+trusted CDS issuers are loaded; at shutdown they are closed again. Tests inject a session factory,
+an evaluator (e.g. a pool running a test hook) or an HTTP client for the CDS client's FHIR server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from eligibility.api import handlers
+from eligibility.api.cds_auth import CdsVerifier, load_issuers
+from eligibility.api.context import ApiContext
+from eligibility.api.links import LinkSigner
+from eligibility.api.routes_cds import router as cds_router
+from eligibility.api.routes_decisions import router as decisions_router
+from eligibility.api.routes_fhir import router as fhir_router
+from eligibility.api.schemas import component_schemas
+from eligibility.api.workers import Evaluator, ProcessEvaluator
+from eligibility.audit.database import SessionFactory
+from eligibility.audit.database import session_factory as default_session_factory
+from eligibility.settings import Settings, get_settings
+from eligibility.version import ENGINE_VERSION
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """DRG stimulation candidacy for referring physicians' systems.
+
+* FHIR R4: `POST /fhir/Patient/$drg-candidacy` (API token), `GET /fhir/GuidanceResponse/{id}`, `GET /fhir/metadata`.
+* CDS Hooks 2.0: `GET /cds-services`, `POST /cds-services/{id}`, `POST /cds-services/{id}/feedback`
+  (a JWT signed by the CDS client).
+
+Errors are FHIR OperationOutcomes. Every call that carries a submission is in the audit trail before it
+is answered. Decision support only: the treating clinician decides.
+"""
+
+
+def _software_version() -> str:
+    try:
+        return version("drg-eligibility")
+    except PackageNotFoundError:
+        return ENGINE_VERSION
+
+
+def _engine_of(factory: SessionFactory) -> Engine:
+    with factory() as session:
+        bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    session_factory: SessionFactory | None = None,
+    evaluator: Evaluator | None = None,
+    fhir_client: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    chosen = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        factory = session_factory
+        if factory is None:  # the configured database, migrated to head
+            factory = await run_in_threadpool(default_session_factory, chosen.database_url)
+        cds = CdsVerifier(load_issuers(chosen.api_cds_issuers), max_age_s=chosen.api_cds_max_token_age_s)
+        pool = evaluator
+        if pool is None:
+            own = ProcessEvaluator(chosen.api_workers, timeout_s=chosen.api_evaluation_timeout_s)
+            await run_in_threadpool(own.start)  # workers ready before the first request
+            pool = own
+        http = fhir_client or httpx.AsyncClient(timeout=chosen.api_fhir_fetch_timeout_s, follow_redirects=False)
+        app.state.api = ApiContext(
+            settings=chosen,
+            session_factory=factory,
+            engine=await run_in_threadpool(_engine_of, factory),
+            evaluator=pool,
+            cds=cds,
+            links=LinkSigner.from_secret(chosen.audit_hmac_key),
+            http=http,
+            software_version=_software_version(),
+        )
+        try:
+            yield
+        finally:
+            if fhir_client is None:
+                await http.aclose()
+            if evaluator is None:
+                await run_in_threadpool(pool.close)
+
+    app = FastAPI(
+        title="DRG eligibility service",
+        version=_software_version(),
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    handlers.install(app)
+    app.include_router(fhir_router)
+    app.include_router(cds_router)
+    app.include_router(decisions_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

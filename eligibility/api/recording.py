@@ -1,0 +1,148 @@
+"""Every call ends in the audit trail before its answer leaves: decisions, rejections, reads.
+
+Routes evaluate through `evaluate_recorded`; whatever a route raises before recording anything is
+recorded by the error handlers through `record_rejection`. `request.state.audited` marks a request
+whose record is already written, so that nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from eligibility.api.context import context_of
+from eligibility.api.errors import NotFoundError, PermissionDeniedError
+from eligibility.audit import store
+from eligibility.audit.database import SessionFactory
+from eligibility.decision import Decision
+from eligibility.errors import AuditError
+from eligibility.service import Rejected, read_decision, record_batch
+
+_PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9_]*(\[\d+\])?)*")
+
+__all__ = ["actor_of", "channel_of", "evaluate_recorded", "read_recorded", "record_access", "record_rejection"]
+
+
+def channel_of(request: Request) -> str:
+    path = request.url.path
+    if path.startswith("/cds-services"):
+        return "cds-hooks"
+    if path.startswith("/fhir"):
+        return "fhir-api"
+    return "api"
+
+
+def actor_of(request: Request) -> str:
+    """The authenticated caller, or who we can say sent an unauthenticated call."""
+    actor = getattr(request.state, "actor", None)
+    if actor:
+        return str(actor)
+    host = request.client.host if request.client else "unknown"
+    return f"anonymous@{host}"
+
+
+async def record_rejection(request: Request, error: BaseException) -> None:
+    """Record a refused call with the bytes received (none, for a caller we could not authenticate)."""
+    if getattr(request.state, "audited", False):
+        return
+    received: bytes = getattr(request.state, "received", b"")
+    as_of: date | None = getattr(request.state, "as_of", None)
+    rejected = Rejected(error=_as_exception(error), raw=received, as_of=as_of, policy=None)
+    await run_in_threadpool(
+        record_batch,
+        [rejected],
+        actor=actor_of(request),
+        channel=channel_of(request),
+        session_factory=context_of(request).session_factory,
+    )
+    request.state.audited = True
+
+
+def _as_exception(error: BaseException) -> Exception:
+    return error if isinstance(error, Exception) else RuntimeError(f"{type(error).__name__}: {error}")
+
+
+async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, location_prefix: str = "") -> Decision:
+    """Evaluate in a worker, record the decision or the rejection, and only then return or raise.
+
+    A rejection keeps the whole body received (the envelope too, not only the bundle in it), and
+    an input error found inside an envelope is located from the envelope (`location_prefix`).
+    """
+    ctx = context_of(request)
+    result = await ctx.evaluator.evaluate(bundle, as_of=as_of)
+    if isinstance(result, Rejected):
+        error = result.error
+        if location_prefix and isinstance(getattr(error, "location", None), str):
+            error.location = _relocate(error.location, location_prefix)  # type: ignore[attr-defined]
+        result = Rejected(error=error, raw=request.state.received or bundle, as_of=as_of, policy=None)
+    await run_in_threadpool(
+        record_batch,
+        [result],
+        actor=actor_of(request),
+        channel=channel_of(request),
+        session_factory=ctx.session_factory,
+    )
+    request.state.audited = True
+    if isinstance(result, Rejected):
+        raise result.error
+    return result.decision
+
+
+def _relocate(location: str, prefix: str) -> str:
+    """Locate from the envelope: Bundle.entry[3] in parameter 0 is Parameters.parameter[0].resource.entry[3]."""
+    head, dot, rest = location.partition(".")
+    if head == "Bundle":
+        return f"{prefix}.{rest}" if dot else prefix
+    if location == "$":  # the JSON root
+        return prefix
+    return f"{prefix}.{location}" if _PATH.fullmatch(location) else f"{prefix}: {location}"
+
+
+def read_recorded(
+    request: Request, decision_id: str, *, reader: str, read_any: bool, purpose: str = "read"
+) -> Decision:
+    """A recorded decision, released only after the read is recorded (call it in the thread pool).
+
+    `read_any` false limits the reader to decisions recorded with them as the actor.
+    """
+    ctx = context_of(request)
+    with ctx.read_session() as session:
+        record = store.get_decision_record(session, decision_id)
+    if record is None:
+        raise NotFoundError(f"no decision {decision_id!r}", location="decision_id (path)")
+    if not read_any and record.actor != reader:
+        raise PermissionDeniedError(
+            f"decision {decision_id} was not submitted by {reader}; a referrer reads only their own"
+        )
+    decision = read_decision(
+        decision_id, actor=reader, channel=channel_of(request), purpose=purpose, session_factory=ctx.session_factory
+    )
+    request.state.audited = True
+    return decision
+
+
+def _append_access(factory: SessionFactory, *, actor: str, channel: str, purpose: str, query: dict[str, Any]) -> None:
+    try:
+        with factory() as session:
+            store.append_access(session, actor=actor, channel=channel, purpose=purpose, query=query)
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise AuditError(f"the audit trail could not record a {purpose} call: {exc}") from exc
+
+
+async def record_access(request: Request, *, purpose: str, query: dict[str, Any]) -> None:
+    """A call that produced no decision and was not refused (e.g. an order-select with nothing to check)."""
+    await run_in_threadpool(
+        _append_access,
+        context_of(request).session_factory,
+        actor=actor_of(request),
+        channel=channel_of(request),
+        purpose=purpose,
+        query=query,
+    )
+    request.state.audited = True

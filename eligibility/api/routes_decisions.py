@@ -1,0 +1,119 @@
+"""Decisions beyond FHIR: the page a card links to, a specialist's review, the audit history, health."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from eligibility.api.auth import AUDIT, REVIEW, Principal, require
+from eligibility.api.context import context_of
+from eligibility.api.errors import NotFoundError, PermissionDeniedError
+from eligibility.api.limits import JSON_TYPES, check_content_type, read_body
+from eligibility.api.recording import channel_of, read_recorded
+from eligibility.api.responses import JsonResponse
+from eligibility.api.routes_fhir import FHIR_ID
+from eligibility.api.schemas import ReviewRequest, error_responses, json_body, model_ref, parse_model
+from eligibility.audit import store
+from eligibility.audit.database import SessionFactory
+from eligibility.errors import AuditError
+from eligibility.explain import render_text
+from eligibility.service import record_review
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["Decisions"], default_response_class=JsonResponse)
+
+_DecisionId = Annotated[str, Path(pattern=FHIR_ID, description="The decision id.")]
+_JSON_OK = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+@router.get(
+    "/decisions/{decision_id}/view",
+    summary="The decision explained, for a CDS card's link (signed, expiring; the read is recorded)",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, **error_responses(400, 403, 404, 503)},
+)
+async def view(
+    request: Request,
+    decision_id: _DecisionId,
+    issued_to: Annotated[str, Query(alias="for", max_length=200)],
+    expires: Annotated[int, Query(alias="exp")],
+    signature: Annotated[str, Query(alias="sig", max_length=100)],
+) -> HTMLResponse:
+    if not context_of(request).links.valid(decision_id, issued_to=issued_to, expires=expires, signature=signature):
+        raise PermissionDeniedError("the link is not valid or has expired; open the card again", location="sig")
+    request.state.actor = f"link:{issued_to}"[:200]
+    decision = await run_in_threadpool(
+        read_recorded, request, decision_id, reader=request.state.actor, read_any=True, purpose="card-link"
+    )
+    page = (
+        "<!doctype html><meta charset=utf-8><title>DRG candidacy decision</title>"
+        f"<pre style='white-space:pre-wrap;font:14px/1.4 system-ui'>{escape(render_text(decision))}</pre>"
+    )
+    return HTMLResponse(page)
+
+
+@router.post(
+    "/decisions/{decision_id}/review",
+    summary="A specialist accepts or overrides a decision (recorded in the audit trail)",
+    openapi_extra=json_body(model_ref(ReviewRequest)),
+    responses={200: _JSON_OK, **error_responses(400, 401, 403, 404, 408, 413, 415, 503)},
+)
+async def review(
+    request: Request, decision_id: _DecisionId, caller: Annotated[Principal, require(REVIEW, "review decisions")]
+) -> JsonResponse:
+    settings = context_of(request).settings
+    body = await read_body(request, max_bytes=settings.api_max_body_bytes, timeout_s=settings.api_request_timeout_s)
+    check_content_type(request, JSON_TYPES)
+    wanted = parse_model(ReviewRequest, body)
+    record = await run_in_threadpool(
+        record_review,
+        decision_id,
+        reviewer=caller.name,
+        action=wanted.action,
+        reason_code=wanted.reason_code,
+        comment=wanted.comment,
+        outcome=wanted.outcome,
+        channel=channel_of(request),
+        session_factory=context_of(request).session_factory,
+    )
+    request.state.audited = True
+    return JsonResponse({"decision": decision_id, "seq": record.seq, "record_id": record.record_id, **record.data()})
+
+
+def _history(factory: SessionFactory, decision_id: str, *, actor: str, channel: str) -> list[dict[str, Any]]:
+    """The history, after the access is committed (it is part of the history it returns)."""
+    try:
+        with factory() as session:
+            if store.get_decision_record(session, decision_id) is None:
+                raise NotFoundError(f"no decision {decision_id!r}", location="decision_id (path)")
+            store.append_access(session, actor=actor, channel=channel, purpose="audit-history", decision_id=decision_id)
+            session.commit()
+            return [record.as_json() for record in store.decision_history(session, decision_id)]
+    except SQLAlchemyError as exc:
+        raise AuditError(f"the audit trail could not be read: {exc}") from exc
+
+
+@router.get(
+    "/audit/decisions/{decision_id}",
+    summary="Everything the audit trail holds about a decision: the record, its reviews and reads",
+    responses={200: _JSON_OK, **error_responses(400, 401, 403, 404, 503)},
+)
+async def history(
+    request: Request, decision_id: _DecisionId, caller: Annotated[Principal, require(AUDIT, "read the audit trail")]
+) -> JsonResponse:
+    records = await run_in_threadpool(
+        _history, context_of(request).session_factory, decision_id, actor=caller.name, channel=channel_of(request)
+    )
+    request.state.audited = True
+    return JsonResponse({"decision": decision_id, "records": records})
+
+
+@router.get("/health", summary="Liveness (no credentials needed; no data)", responses={200: _JSON_OK})
+def health() -> JsonResponse:
+    return JsonResponse({"status": "ok"})
