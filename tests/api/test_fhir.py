@@ -1,0 +1,101 @@
+"""The FHIR operation end to end: decisions as FHIR, recorded before the answer; reads recorded and scoped."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from eligibility.api.users import Role
+from tests.api.conftest import Api
+from tests.api.helpers import AS_OF, case, example, records
+
+
+def decision_of(body: dict[str, object]) -> dict[str, object]:
+    parameters = {p["name"]: p for p in body["parameter"]}  # type: ignore[attr-defined,index]
+    return orjson.loads(parameters["decision"]["valueString"])  # type: ignore[no-any-return]
+
+
+def test_operation_returns_fhir_and_records_the_decision_first(api: Api) -> None:
+    response = api.operate(example(), params={"asOf": AS_OF})
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/fhir+json"
+    body = response.json()
+    assert body["resourceType"] == "Parameters"
+    bundle = body["parameter"][0]["resource"]
+    types = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert types[0] == "GuidanceResponse" and "Task" in types
+    decision = decision_of(body)
+    assert decision["as_of"] == AS_OF and decision["outcome"] == "ELIGIBLE_WITH_CONDITIONS"
+    assert bundle["entry"][0]["fullUrl"] == f"{api.base}/fhir/GuidanceResponse/{decision['decision_id']}"
+    [record] = records(api.engine, "decision")
+    assert (record.decision_id, record.actor, record.channel) == (decision["decision_id"], "dr.referrer", "fhir-api")
+    assert record.data()["decision"] == decision
+
+
+def test_parameters_with_as_of_and_data_required(api: Api) -> None:
+    unknown = case("009-pain-location-unknown")
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "bundle", "resource": unknown["bundle"]},
+            {"name": "asOf", "valueDate": unknown["as_of"]},
+        ],
+    }
+    response = api.operate(orjson.dumps(parameters), params={"asOf": "1999-01-01"})  # Parameters win
+
+    assert response.status_code == 200, response.text
+    decision = decision_of(response.json())
+    assert (decision["as_of"], decision["outcome"]) == (unknown["as_of"], "INSUFFICIENT_INFORMATION")
+    guidance = response.json()["parameter"][0]["resource"]["entry"][0]["resource"]
+    assert guidance["status"] == "data-required" and guidance["dataRequirement"]
+
+
+def test_detected_issues_for_contraindications(api: Api) -> None:
+    review = case("074-pacemaker-needs-review")
+    response = api.operate(orjson.dumps(review["bundle"]), params={"asOf": review["as_of"]})
+
+    assert response.status_code == 200, response.text
+    entries = response.json()["parameter"][0]["resource"]["entry"]
+    assert any(e["resource"]["resourceType"] == "DetectedIssue" for e in entries)
+
+
+def test_reads_are_recorded_and_scoped_to_the_submitter(api: Api) -> None:
+    submitted = decision_of(api.operate(example(), params={"asOf": AS_OF}).json())
+    decision_id = submitted["decision_id"]
+    other = api.operate(example(), role=Role.ADMIN, params={"asOf": AS_OF})
+    others_id = decision_of(other.json())["decision_id"]
+
+    own = api.http.get(f"/fhir/GuidanceResponse/{decision_id}", headers=api.bearer(Role.REFERRER))
+    assert own.status_code == 200 and own.json()["id"] == decision_id
+    foreign = api.http.get(f"/fhir/GuidanceResponse/{others_id}", headers=api.bearer(Role.REFERRER))
+    assert foreign.status_code == 403 and foreign.json()["issue"][0]["code"] == "forbidden"
+    for role in (Role.SPECIALIST, Role.COMPLIANCE, Role.ADMIN):
+        assert api.http.get(f"/fhir/GuidanceResponse/{others_id}", headers=api.bearer(role)).status_code == 200
+    missing = api.http.get("/fhir/GuidanceResponse/no-such-decision", headers=api.bearer(Role.SPECIALIST))
+    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
+
+    reads = [(r.actor, r.decision_id) for r in records(api.engine, "access")]
+    assert ("dr.referrer", decision_id) in reads
+    assert [(a, d) for a, d in reads if d == others_id] == [
+        ("dr.specialist", others_id),
+        ("dr.compliance", others_id),
+        ("dr.admin", others_id),
+    ]
+    refused = [r.data()["error"]["type"] for r in records(api.engine, "rejection")]
+    assert refused == ["PermissionDeniedError", "NotFoundError"]
+
+
+def test_metadata_and_operation_definition(api: Api) -> None:
+    statement = api.http.get("/fhir/metadata").json()
+    assert statement["resourceType"] == "CapabilityStatement"
+    operation = statement["rest"][0]["resource"][0]["operation"][0]
+    assert operation["definition"] == f"{api.base}/fhir/OperationDefinition/drg-candidacy"
+    definition = api.http.get("/fhir/OperationDefinition/drg-candidacy").json()
+    assert definition["resourceType"] == "OperationDefinition" and definition["code"] == "drg-candidacy"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/fhir+json; charset=utf-8"])
+def test_json_media_types_are_accepted(api: Api, content_type: str) -> None:
+    response = api.operate(example(), params={"asOf": AS_OF}, **{"Content-Type": content_type})
+    assert response.status_code == 200, response.text
