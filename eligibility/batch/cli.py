@@ -1,0 +1,100 @@
+"""`drg-eligibility batch` and `drg-eligibility report cohort`: population screening from the command line.
+
+Wired into the main CLI with `register(app)`. Exit codes follow eligibility.cli: 0 the run finished
+(patients with bad data are rejected, reported and recorded - they do not fail the run); 2 bad input
+or usage; 3 the audit trail could not record, so nothing more was released.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["register"]
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def batch(
+    export_dir: Annotated[Path, typer.Argument(help="Directory of a FHIR Bulk Data export (.ndjson / .ndjson.gz).")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (the same on every rerun).")],
+    out: Annotated[Path, typer.Option("--out", help="Decisions NDJSON; rejections go to <out>.rejected.ndjson.")],
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Local worker processes (they also scan the export with --dask).")
+    ] = os.cpu_count() or 1,
+    dask: Annotated[
+        str | None, typer.Option("--dask", help="Decide on an existing Dask cluster, e.g. tcp://127.0.0.1:8786.")
+    ] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
+    chunk_patients: Annotated[int | None, typer.Option(min=1, help="Patients per chunk (audit transaction).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Decide every patient of a bulk export; rerun with the same --out to resume an interrupted run."""
+    from eligibility.batch import BatchOptions, run_batch
+    from eligibility.batch.progress import QuietProgress, RichProgress
+    from eligibility.batch.summary import summary_table
+    from eligibility.cli import actor_name, fail
+    from eligibility.errors import AuditError, EligibilityError
+
+    options = BatchOptions(
+        export_dir,
+        out,
+        as_of=_day(as_of),
+        policy=policy,
+        workers=workers,
+        dask_address=dask,
+        actor=actor_name(),
+        chunk_patients=chunk_patients,
+    )
+    console = Console(stderr=True)
+    try:
+        summary = run_batch(options, progress=QuietProgress() if quiet else RichProgress(console))
+    except AuditError as exc:
+        fail(f"stopped, nothing more released: {exc.one_line()}; rerun the same command to resume", code=3)
+    except EligibilityError as exc:
+        fail(exc.one_line())
+    except OSError as exc:
+        fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    Console().print(summary_table(summary))
+
+
+def cohort(
+    decisions: Annotated[Path, typer.Argument(help="Decisions NDJSON written by `batch`.")],
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the tables as one CSV.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report with a chart.")] = None,
+) -> None:
+    """Candidates by outcome and label status, blocking criteria, data most often missing."""
+    from eligibility.cli import fail
+    from reports.cohort import load_cohort, summarize, write_csv, write_html
+
+    try:
+        summary = summarize(load_cohort(decisions))
+    except (OSError, ValueError) as exc:
+        fail(f"{decisions}: {exc}")
+    if csv is not None:
+        write_csv(summary, csv)
+    if html is not None:
+        write_html(summary, html)
+    console = Console()
+    for title, frame in summary.tables():
+        console.print(f"[bold]{title}[/bold]")
+        console.print(frame.to_string(index=False) if len(frame) else "(none)")
+        console.print()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `batch` and the `report cohort` group to the main CLI."""
+    app.command("batch")(batch)
+    report_app = typer.Typer(help="Reports over batch results.", no_args_is_help=True)
+    report_app.command("cohort")(cohort)
+    app.add_typer(report_app, name="report")

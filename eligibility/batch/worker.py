@@ -1,0 +1,40 @@
+"""What runs in a worker process (local or Dask): evaluate a chunk of submissions, nothing else.
+
+Workers never touch the audit trail or the output; the parent records every result. Importing this
+module imports the engine, which defines the rulesets - that is how a spawned or Dask worker gets them.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from eligibility.errors import EngineError
+from eligibility.service import Evaluated, Rejected, evaluate_one
+
+__all__ = ["ChunkEvaluator", "evaluate_chunk"]
+
+# Module-level and picklable by reference, so a pool or a cluster can run it: (raws, as_of, policy).
+ChunkEvaluator = Callable[[Sequence[bytes], date, str], list[Evaluated | Rejected]]
+
+
+def evaluate_chunk(raws: Sequence[bytes], as_of: date, policy: str) -> list[Evaluated | Rejected]:
+    """`evaluate_one` for each submission, in order. Rejections come back without their bytes (the
+    parent has them) and with an error that survives pickling."""
+    results: list[Evaluated | Rejected] = []
+    for raw in raws:
+        result = evaluate_one(raw, as_of=as_of, policy=policy)
+        if isinstance(result, Rejected):
+            result = Rejected(error=_portable(result.error), raw=b"", as_of=result.as_of, policy=result.policy)
+        results.append(result)
+    return results
+
+
+def _portable(error: Exception) -> Exception:
+    """The error itself when it pickles (the product's errors do), else an EngineError naming it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return EngineError(f"{type(error).__name__}: {error}")
+    return error
