@@ -1,0 +1,1 @@
+"""Reports over decisions: pandas tables, CSV and HTML (`reports.cohort`)."""
