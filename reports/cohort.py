@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pandas as pd  # type: ignore[import-untyped]  # no stubs in the dev extras
+import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # pandas-stubs is optional
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 __all__ = ["CohortSummary", "load_cohort", "summarize", "write_csv", "write_html"]
@@ -128,9 +128,12 @@ def summarize(cohort: Cohort, *, top: int = 15) -> CohortSummary:
     blocking["share"] = _share(blocking["patients"], not_eligible)
 
     unknown = criteria[(criteria["status"] == "unknown") & criteria["request"].notna()]
-    missing = unknown.groupby(["criterion", "request", "resource_type"])["patient"].nunique()
-    missing = missing.reset_index(name="patients")
-    missing = missing.sort_values(["patients", "criterion"], ascending=[False, True], ignore_index=True).head(top)
+    requested = unknown.groupby(["criterion", "request", "resource_type"])["patient"].nunique()
+    missing = (
+        requested.reset_index(name="patients")
+        .sort_values(["patients", "criterion"], ascending=[False, True], ignore_index=True)
+        .head(top)
+    )
     missing["share"] = _share(missing["patients"], total)
 
     rejected = cohort.rejected.groupby("error_type").agg(patients=("error_type", "size"), example=("message", "first"))

@@ -42,14 +42,14 @@ class ExportFile:
 def find_export_files(directory: Path) -> list[ExportFile]:
     """The NDJSON files of an export directory, by name; InputError when there are none."""
     if not directory.is_dir():
-        raise InputError(f"{directory} is not a directory", location=str(directory))
+        raise InputError("the export is not a directory", location=str(directory))
     files = []
     for path in sorted(directory.iterdir()):
         if path.is_file() and path.name.endswith(_SUFFIXES):
             stat = path.stat()
             files.append(ExportFile(path, stat.st_size, stat.st_mtime_ns))
     if not files:
-        raise InputError(f"no .ndjson or .ndjson.gz files in {directory}", location=str(directory))
+        raise InputError("the export directory holds no .ndjson or .ndjson.gz file", location=str(directory))
     return files
 
 

@@ -56,7 +56,10 @@ class QuietProgress:
 
 class _PatientRate(ProgressColumn):
     def render(self, task: Task) -> Text:
+        # Rich estimates speed from recent samples; with few updates yet, the average so far.
         speed = task.finished_speed or task.speed
+        if speed is None and task.elapsed:
+            speed = task.completed / task.elapsed
         return Text("" if speed is None else f"{speed:,.0f} patients/s", style="progress.data.speed")
 
 
