@@ -80,23 +80,26 @@ def _one(request: Request, client: CdsClient, card: IssuedCard, item: Feedback, 
         outcome = _named_outcome(item, index) or _FLAGGED
         if outcome == _recorded_outcome(request, card.decision_id):
             return _dismissal(request, client, card, code, comment)
-    record = record_review(
-        card.decision_id,
-        reviewer=client.actor,
-        action="accept" if action == "accept" else "override",
-        reason_code=code,
-        comment=comment,
-        outcome=outcome,
-        channel=channel_of(request),
-        session_factory=context_of(request).session_factory,
-    )
+    ctx = context_of(request)
+    with ctx.write_lock:
+        record = record_review(
+            card.decision_id,
+            reviewer=client.actor,
+            action="accept" if action == "accept" else "override",
+            reason_code=code,
+            comment=comment,
+            outcome=outcome,
+            channel=channel_of(request),
+            session_factory=ctx.session_factory,
+        )
     return {"card": card.card_uuid, "decision": card.decision_id, "recorded": action, "seq": record.seq}
 
 
 def _dismissal(request: Request, client: CdsClient, card: IssuedCard, code: str, comment: str) -> dict[str, Any]:
     query = {"card": card.card_uuid, "outcome": "overridden", "reason_code": code, "comment": comment}
+    ctx = context_of(request)
     try:
-        with context_of(request).session_factory() as session:
+        with ctx.write_lock, ctx.session_factory() as session:
             record = store.append_access(
                 session,
                 actor=client.actor,

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from eligibility.api.context import context_of
@@ -53,7 +52,7 @@ async def record_rejection(request: Request, error: BaseException) -> None:
     received: bytes = getattr(request.state, "received", b"")
     as_of: date | None = getattr(request.state, "as_of", None)
     rejected = Rejected(error=_as_exception(error), raw=received, as_of=as_of, policy=None)
-    await run_in_threadpool(
+    await context_of(request).write(
         record_batch,
         [rejected],
         actor=actor_of(request),
@@ -80,7 +79,7 @@ async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, loc
         if location_prefix and isinstance(getattr(error, "location", None), str):
             error.location = _relocate(error.location, location_prefix)  # type: ignore[attr-defined]
         result = Rejected(error=error, raw=request.state.received or bundle, as_of=as_of, policy=None)
-    await run_in_threadpool(
+    await ctx.write(
         record_batch,
         [result],
         actor=actor_of(request),
@@ -119,9 +118,10 @@ def read_recorded(
         raise PermissionDeniedError(
             f"decision {decision_id} was not submitted by {reader}; a referrer reads only their own"
         )
-    decision = read_decision(
-        decision_id, actor=reader, channel=channel_of(request), purpose=purpose, session_factory=ctx.session_factory
-    )
+    with ctx.write_lock:
+        decision = read_decision(
+            decision_id, actor=reader, channel=channel_of(request), purpose=purpose, session_factory=ctx.session_factory
+        )
     request.state.audited = True
     return decision
 
@@ -137,9 +137,10 @@ def _append_access(factory: SessionFactory, *, actor: str, channel: str, purpose
 
 async def record_access(request: Request, *, purpose: str, query: dict[str, Any]) -> None:
     """A call that produced no decision and was not refused (e.g. an order-select with nothing to check)."""
-    await run_in_threadpool(
+    ctx = context_of(request)
+    await ctx.write(
         _append_access,
-        context_of(request).session_factory,
+        ctx.session_factory,
         actor=actor_of(request),
         channel=channel_of(request),
         purpose=purpose,

@@ -87,7 +87,7 @@ async def _call(request: Request, client: CdsCaller, service_id: str, hook: str)
     decision = await evaluate_recorded(request, bundle, as_of=day)
     link = ctx.links.url(base_url(request), decision.decision_id, issued_to=client.actor)
     card = IssuedCard(card_uuid(decision.decision_id), decision.decision_id, service_id, client.actor)
-    await run_in_threadpool(remember_card, ctx.session_factory, card)
+    await ctx.write(remember_card, ctx.session_factory, card)
     return JsonResponse(decision_to_cards(decision, base_url=fhir_base(request), decision_url=link))
 
 

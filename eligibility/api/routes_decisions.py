@@ -71,7 +71,7 @@ async def review(
     body = await read_body(request, max_bytes=settings.api_max_body_bytes, timeout_s=settings.api_request_timeout_s)
     check_content_type(request, JSON_TYPES)
     wanted = parse_model(ReviewRequest, body)
-    record = await run_in_threadpool(
+    record = await context_of(request).write(
         record_review,
         decision_id,
         reviewer=caller.name,
@@ -107,7 +107,7 @@ def _history(factory: SessionFactory, decision_id: str, *, actor: str, channel: 
 async def history(
     request: Request, decision_id: _DecisionId, caller: Annotated[Principal, require(AUDIT, "read the audit trail")]
 ) -> JsonResponse:
-    records = await run_in_threadpool(
+    records = await context_of(request).write(
         _history, context_of(request).session_factory, decision_id, actor=caller.name, channel=channel_of(request)
     )
     request.state.audited = True

@@ -11,6 +11,7 @@ cancel a running call.
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import threading
@@ -59,8 +60,15 @@ _WARM_UP_RECORD = "\n".join(
 
 def _warm_up() -> None:
     """Worker initializer: one throw-away evaluation, so the first request does not pay for the
-    engine's imports, ruleset definitions, policy loading and model compilation (about 0.3 s)."""
+    engine's imports, ruleset definitions, policy loading and model compilation (about 0.3 s).
+
+    Then everything alive is frozen out of the garbage collector's reach: full collections no longer
+    walk the engine's and the models' long-lived objects. On a 200-entry record the evaluation's p99
+    fell from about 100 ms to 40-65 ms (p50 unchanged, about 22 ms).
+    """
     evaluate_one(_WARM_UP_RECORD, as_of=date(2000, 1, 1))
+    gc.collect()
+    gc.freeze()
 
 
 def _pid() -> int:
