@@ -24,6 +24,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 from sqlmodel import Session as ModelSession
 
+from eligibility.audit.checkpoints import signer_from_settings
+from eligibility.audit.migrate import upgrade
 from eligibility.errors import AuditError
 from eligibility.settings import get_settings
 
@@ -82,9 +84,6 @@ def get_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
 
     Refuses to start (AuditError) when the HMAC key is unfit for the environment.
     """
-    from eligibility.audit.checkpoints import signer_from_settings
-    from eligibility.audit.migrate import upgrade
-
     settings = get_settings()
     signer_from_settings(settings)  # fail before any connection when the key is unfit
     url = url or settings.database_url
@@ -129,7 +128,12 @@ def lock_chain(session: Session) -> None:
     if backend == "postgresql":
         session.execute(text("LOCK TABLE audit_record IN EXCLUSIVE MODE"))
     elif backend == "sqlite":
-        if session.connection().get_execution_options().get(READ_ONLY):
+        connection = session.connection()
+        if not event.contains(connection.engine, "begin", _sqlite_on_begin):
+            # Without BEGIN IMMEDIATE two appenders could read the same head; the primary key would
+            # stop the second, but as an error instead of a wait.
+            raise AuditError("append through an engine from eligibility.audit.database.make_engine")
+        if connection.get_execution_options().get(READ_ONLY):
             raise AuditError("cannot append to the audit trail from a read-only session")
         # BEGIN IMMEDIATE (see _sqlite_on_begin) already holds the write lock.
     else:

@@ -100,15 +100,15 @@ def append_worker(
     count: int,
     batch: int,
     label: str,
-    start: multiprocessing.synchronize.Event,
+    start: multiprocessing.synchronize.Barrier,
     spans: multiprocessing.queues.Queue[tuple[str, float, float]],
 ) -> None:
-    """Spawned process body: wait for the start signal, then append, with a short pause between
+    """Spawned process body: wait until every worker is ready, then append, with a short pause between
     transactions as requests arriving would have (without it SQLite's busy handler, which is not
     fair, may let one process take every turn)."""
     engine = make_engine(url)
     signer = Signer(key=key, every=every)
-    start.wait(timeout=60)
+    start.wait(timeout=120)  # a barrier: nobody starts before all have imported and connected
     began = time.time()
     try:
         for offset in range(0, count, batch):

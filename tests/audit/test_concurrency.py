@@ -19,7 +19,7 @@ EVERY = 10
 @pytest.mark.parametrize(("batch_a", "batch_b"), [(1, 1), (1, 7)])
 def test_two_processes_append_concurrently(engine: Engine, db_url: str, batch_a: int, batch_b: int) -> None:
     context = multiprocessing.get_context("spawn")
-    start = context.Event()
+    start = context.Barrier(2)
     spans = context.Queue()
     workers = [
         context.Process(target=append_worker, args=(db_url, TEST_KEY, EVERY, PER_PROCESS, batch, label, start, spans))
@@ -27,7 +27,6 @@ def test_two_processes_append_concurrently(engine: Engine, db_url: str, batch_a:
     ]
     for worker in workers:
         worker.start()
-    start.set()
     # Read the queue before joining: a process does not exit while its queued items are unread.
     (_, began_a, ended_a), (_, began_b, ended_b) = spans.get(timeout=240), spans.get(timeout=240)
     for worker in workers:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from audit_helpers import fake_decision, fill
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from eligibility.audit import store
@@ -191,6 +191,18 @@ def test_readers_cannot_append_on_sqlite(tmp_path: Path, signer: Signer) -> None
             session, decision=decision, canonical_input=canonical, actor="a", channel="t", signer=signer
         )
     engine.dispose()
+
+
+def test_sqlite_engines_without_the_locking_setup_are_refused(tmp_path: Path, signer: Signer) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade(make_engine(url))
+    plain = create_engine(url)  # no BEGIN IMMEDIATE: concurrent appenders would not queue
+    decision, canonical = fake_decision()
+    with Session(plain) as session, pytest.raises(AuditError, match="make_engine"):
+        store.append_decision(
+            session, decision=decision, canonical_input=canonical, actor="a", channel="t", signer=signer
+        )
+    plain.dispose()
 
 
 def test_iter_records_filters_by_time_and_kind(engine: Engine, signer: Signer) -> None:
