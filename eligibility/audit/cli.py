@@ -164,9 +164,10 @@ def _print_verify(report: VerifyReport) -> None:
     if first is None:
         console.print("[bold green]OK[/]: the audit trail is intact.")
         if report.unsealed:
+            tail = "record is" if report.unsealed == 1 else f"{report.unsealed} records are"
             console.print(
-                f"note: the last {report.unsealed} records are chained but not yet under a signed checkpoint "
-                "(`drg-eligibility audit checkpoint` seals them)."
+                f"note: the last {tail} chained but not yet under a signed checkpoint "
+                "(`drg-eligibility audit checkpoint` seals the head)."
             )
         return
     where = f"seq {first.seq}" if first.seq is not None else "the checkpoints"
