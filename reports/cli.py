@@ -86,7 +86,11 @@ def _check_out(out: Path) -> None:
 def _write(out: Path, data: bytes) -> None:
     """Write through a temporary file in the same directory, so a reader never sees half a report."""
     handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        # mkstemp makes the file owner-only; give it the mode any new file of this user would get.
+        os.fchmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temporary, out)
