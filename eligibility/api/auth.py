@@ -85,7 +85,9 @@ def require(permission: frozenset[Role], what: str) -> Any:
     def check(principal: Annotated[Principal, Depends(bearer_user)]) -> Principal:
         if not principal.may(permission):
             allowed = ", ".join(sorted(permission))
-            raise PermissionDeniedError(f"role {principal.role} may not {what} (needs one of: {allowed})")
+            raise PermissionDeniedError(
+                f"role {principal.role} may not {what} (needs one of: {allowed})", location="Authorization header"
+            )
         return principal
 
     return Depends(check)

@@ -113,3 +113,9 @@ def register(app: typer.Typer) -> None:
     users.command("list")(users_list)
     users.command("revoke")(users_revoke)
     app.add_typer(users, name="users", no_args_is_help=True)
+
+
+if __name__ == "__main__":  # `python -m eligibility.api.cli serve`: the same commands on their own
+    standalone = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    register(standalone)
+    standalone()
