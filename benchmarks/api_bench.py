@@ -439,7 +439,9 @@ def main() -> None:
     decided = decide(raw, as_of=TODAY, decision_id="bench", evaluated_at="2026-01-01T00:00:00Z")
     print(f"record: {len(bundle['entry'])} entries, {len(raw) / 1024:.0f} KB; outcome {decided.outcome}")
     baseline = in_process_ms(raw)
-    print(f"in-process decide(): {baseline:.1f} ms (median); {args.workers} workers, {os.cpu_count()} CPUs\n")
+    print(f"in-process decide(): {baseline:.1f} ms (median); {args.workers} workers, {os.cpu_count()} CPUs")
+    # Other work on the machine shows up in every number below; the load average says how much.
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -458,6 +460,7 @@ def main() -> None:
                         f"{len(latencies) / wall:6.0f} {p50 / baseline:14.2f}x"
                     )
         breakdown(raw, cds, folder)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
