@@ -303,7 +303,7 @@ def _png(figure: Figure) -> str:
 
 def _figure(rows: int) -> tuple[Figure, Axes]:
     # Figure, not pyplot: no global figure registry, nothing to close, safe in a server process.
-    figure = Figure(figsize=(7.0, 0.9 + 0.32 * max(rows, 1)), layout="constrained")
+    figure = Figure(figsize=(7.0, 0.8 + 0.27 * max(rows, 1)), layout="constrained")
     return figure, figure.add_subplot()
 
 
