@@ -18,11 +18,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
 from eligibility.api.cds_auth import CdsClient
 from eligibility.api.context import base_url, context_of
 from eligibility.api.errors import AuthenticationError, PermissionDeniedError
 from eligibility.api.users import Role, find_by_token
+from eligibility.errors import AuditError
 
 __all__ = [
     "AUDIT",
@@ -71,8 +73,11 @@ def bearer_user(
     """The caller named by the API token (runs in the thread pool: it reads the database)."""
     if credentials is None:
         raise AuthenticationError("this call needs 'Authorization: Bearer <API token>'", presented=False)
-    with context_of(request).read_session() as session:
-        user = find_by_token(session, credentials.credentials)
+    try:
+        with context_of(request).read_session() as session:
+            user = find_by_token(session, credentials.credentials)
+    except SQLAlchemyError as exc:
+        raise AuditError(f"the token could not be checked: {type(exc).__name__}") from exc
     if user is None:
         raise AuthenticationError("the API token is unknown or revoked")
     request.state.actor = user.name

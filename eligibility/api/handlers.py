@@ -30,17 +30,19 @@ log = logging.getLogger("eligibility.api")
 _HTTP_CODES = {401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 406: "not-supported"}
 
 
-def _outcome_response(error: BaseException) -> FhirResponse:
-    body = outcome_for_error(error) if isinstance(error, Exception) else outcome_for_error(RuntimeError())
-    return FhirResponse(body, status_code=status_for(error), headers=headers_for(error))
+def _outcome_response(error: Exception) -> FhirResponse:
+    return FhirResponse(outcome_for_error(error), status_code=status_for(error), headers=headers_for(error))
 
 
-async def _recorded(request: Request, error: BaseException) -> FhirResponse:
+async def _recorded(request: Request, error: Exception) -> FhirResponse:
     try:
         await record_rejection(request, error)
     except AuditError as audit_error:
         log.error("could not record a rejected call: %s", audit_error.one_line())
         return _outcome_response(audit_error)
+    except Exception as bug:  # never answer as if the call had been recorded
+        log.exception("recording a rejected call failed", exc_info=bug)
+        return _outcome_response(bug)
     return _outcome_response(error)
 
 

@@ -57,7 +57,7 @@ async def read_body(request: Request, *, max_bytes: int, timeout_s: float) -> by
     except ClientDisconnect:
         raise InputError(f"the client disconnected after sending {size} bytes", location="body") from None
     finally:
-        request.state.received = b"".join(chunks)
-    if size == 0:
+        request.state.received = body = b"".join(chunks)
+    if not body:
         raise InputError("the request has no body; send a FHIR resource", location="body")
-    return request.state.received  # type: ignore[no-any-return]
+    return body

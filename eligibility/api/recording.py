@@ -45,13 +45,13 @@ def actor_of(request: Request) -> str:
     return f"anonymous@{host}"
 
 
-async def record_rejection(request: Request, error: BaseException) -> None:
+async def record_rejection(request: Request, error: Exception) -> None:
     """Record a refused call with the bytes received (none, for a caller we could not authenticate)."""
     if getattr(request.state, "audited", False):
         return
     received: bytes = getattr(request.state, "received", b"")
     as_of: date | None = getattr(request.state, "as_of", None)
-    rejected = Rejected(error=_as_exception(error), raw=received, as_of=as_of, policy=None)
+    rejected = Rejected(error=error, raw=received, as_of=as_of, policy=None)
     await context_of(request).write(
         record_batch,
         [rejected],
@@ -60,10 +60,6 @@ async def record_rejection(request: Request, error: BaseException) -> None:
         session_factory=context_of(request).session_factory,
     )
     request.state.audited = True
-
-
-def _as_exception(error: BaseException) -> Exception:
-    return error if isinstance(error, Exception) else RuntimeError(f"{type(error).__name__}: {error}")
 
 
 async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, location_prefix: str = "") -> Decision:

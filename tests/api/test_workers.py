@@ -99,3 +99,25 @@ def _alive(pid: int) -> bool:
         return False
     # A killed child stays a zombie until reaped; count it as gone.
     return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+class _BrokenEvaluator:
+    """Not a crash but a bug on our side of the pipe: the call must still be answered and recorded."""
+
+    async def evaluate(self, raw: bytes, *, as_of: object, policy: object = None) -> object:
+        raise RuntimeError("secret internals that must not reach the client")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_bug_is_a_generic_500_and_still_recorded(tmp_path: Path, keys: ClientKeys, issuers_file: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'api.db'}"
+    with running_api(url, keys=keys, settings=make_settings(issuers_file), evaluator=_BrokenEvaluator()) as api:  # type: ignore[arg-type]
+        response = api.operate(example(), params={"asOf": AS_OF})
+
+        assert response.status_code == 500
+        issue = response.json()["issue"][0]
+        assert issue["code"] == "exception" and "secret" not in response.text
+        [rejection] = records(api.engine, "rejection")
+        assert rejection.data()["error"]["type"] == "RuntimeError"
