@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,9 @@ def test_compliance_csv_html_pdf(app: typer.Typer, fresh_sqlite: Built, tmp_path
     assert (tmp_path / "june.pdf").read_bytes().startswith(b"%PDF-")
     assert "Audit chain verification: PASSED." in (tmp_path / "june.html").read_text()
     assert not list(tmp_path.glob(".*.part"))  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "june.pdf").stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's owner-only mode
 
 
 @pytest.mark.parametrize(
