@@ -132,20 +132,23 @@ def policy_list() -> None:
         typer.echo(f"{mark} {p.key:<28} {p.sha256[:16]}  {p.title}")
 
 
-def _register_optional() -> None:
-    # The audit commands live with the audit store; registering them here keeps one CLI.
-    from eligibility.audit.cli import register
+def _register_commands() -> None:
+    """Each part of the product adds its own commands, so there is one CLI mirroring the API.
 
-    register(app)
+    Batch registers the `report` group first (`report cohort`); the compliance reports join it.
+    """
+    from eligibility.api.cli import register as register_api
+    from eligibility.audit.cli import register as register_audit
+    from eligibility.batch.cli import register as register_batch
+    from reports.cli import register as register_reports
+
+    for register in (register_audit, register_batch, register_reports, register_api):
+        register(app)
 
 
 def main() -> None:
-    try:
-        _register_optional()
-    except ImportError as exc:  # pragma: no cover - only while the audit package is absent
-        typer.echo(f"drg-eligibility: audit commands unavailable: {exc}", err=True)
+    _register_commands()
     app()
-
 
 if __name__ == "__main__":
     main()
