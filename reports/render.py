@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import matplotlib
 import pandas as pd
-import weasyprint  # type: ignore[import-untyped]  # WeasyPrint ships no type information
+import weasyprint  # no type information; see the mypy override in pyproject.toml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 from matplotlib.axes import Axes
