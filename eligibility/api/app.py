@@ -31,6 +31,7 @@ from eligibility.audit.database import SessionFactory
 from eligibility.audit.database import session_factory as default_session_factory
 from eligibility.settings import Settings, get_settings
 from eligibility.version import ENGINE_VERSION
+from eligibility.web import install as install_web
 
 __all__ = ["create_app"]
 
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(fhir_router)
     app.include_router(cds_router)
     app.include_router(decisions_router)
+    install_web(app)  # the browser pages under /ui (HTML, not in the OpenAPI document)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
