@@ -99,3 +99,11 @@ def test_metadata_and_operation_definition(api: Api) -> None:
 def test_json_media_types_are_accepted(api: Api, content_type: str) -> None:
     response = api.operate(example(), params={"asOf": AS_OF}, **{"Content-Type": content_type})
     assert response.status_code == 200, response.text
+
+
+def test_ndjson_is_accepted(sqlite_api: Api) -> None:
+    bundle = orjson.loads(example())
+    ndjson = b"\n".join(orjson.dumps(entry["resource"]) for entry in bundle["entry"])
+    response = sqlite_api.operate(ndjson, params={"asOf": AS_OF}, **{"Content-Type": "application/fhir+ndjson"})
+    assert response.status_code == 200, response.text
+    assert decision_of(response.json())["outcome"] == "ELIGIBLE_WITH_CONDITIONS"
