@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from eligibility.api.app import create_app
-from eligibility.api.workers import Evaluated, Rejected
+from eligibility.service import Evaluated, Rejected
 from eligibility.settings import Settings
 from tests.web.seed import Seeded, seed
 
