@@ -2,7 +2,7 @@
 
 Wired into the main CLI with `register(app)`. Exit codes follow eligibility.cli: 0 the run finished
 (patients with bad data are rejected, reported and recorded - they do not fail the run); 2 bad input
-or usage; 3 the audit trail could not record, so nothing more was released.
+or usage; 3 the audit trail could not record, so nothing more was released; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 __all__ = ["register"]
 
@@ -65,6 +66,8 @@ def batch(
         fail(exc.one_line())
     except OSError as exc:
         fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        fail("interrupted; every decision written is recorded - rerun the same command to resume", code=130)
     Console().print(summary_table(summary))
 
 
@@ -87,9 +90,12 @@ def cohort(
         write_html(summary, html)
     console = Console()
     for title, frame in summary.tables():
-        console.print(f"[bold]{title}[/bold]")
-        console.print(frame.to_string(index=False) if len(frame) else "(none)")
-        console.print()
+        table = Table(title=title, title_justify="left")
+        for column in frame.columns:
+            table.add_column(str(column), justify="right" if column in ("patients", "share") else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*(f"{v:.1%}" if isinstance(v, float) else str(v) for v in row))
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:

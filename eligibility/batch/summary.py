@@ -90,12 +90,9 @@ def summary_table(summary: BatchSummary) -> Table:
         f" (of which audit + output {summary.record_seconds:.1f} s)"
     )
     table.add_row("time", f"{summary.seconds:,.1f} s", "", phases)
-    table.add_row(
-        "throughput",
-        f"{summary.patients_per_second:,.0f} patients/s",
-        "",
-        f"{summary.megabytes_per_second:,.1f} MB/s on {summary.executor}",
-    )
+    # MB/s covers the whole export, so it says something only when this run did all of it.
+    rate = "" if summary.already_done else f"{summary.megabytes_per_second:,.1f} MB/s "
+    table.add_row("throughput", f"{summary.patients_per_second:,.0f} patients/s", "", f"{rate}on {summary.executor}")
     if summary.recovery:
         table.add_row("resumed", "", "", summary.recovery)
     return table
