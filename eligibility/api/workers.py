@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from typing import Protocol
@@ -96,7 +96,11 @@ class ProcessEvaluator:
         self._function = function
         self._lock = threading.Lock()
         self._pool = self._new_pool()
+        self._warming: list[Future[int]] = []
         self.replacements = 0
+        # Starting a spawned worker (interpreter + imports) takes seconds on a loaded machine; that
+        # wait must not count against a request's evaluation timeout.
+        self.startup_timeout_s = max(60.0, timeout_s)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")  # never fork a process that holds the engine or threads
@@ -117,6 +121,18 @@ class ProcessEvaluator:
     async def evaluate(self, raw: bytes, *, as_of: date, policy: str | None = None) -> Evaluated | Rejected:
         with self._lock:
             pool = self._pool
+            warming = list(self._warming)
+        try:
+            async with asyncio.timeout(self.startup_timeout_s):
+                for started in warming:  # a replaced pool's workers are ready before the clock starts
+                    await asyncio.wrap_future(started)
+        except TimeoutError:
+            error: EngineError = EvaluationTimeoutError(
+                f"evaluation workers did not start within {self.startup_timeout_s:g} s"
+            )
+            return Rejected(error=error, raw=raw, as_of=as_of, policy=policy)
+        except BrokenProcessPool:
+            pool = self._replace(pool)
         try:
             future = pool.submit(_run, self._function, raw, as_of, policy)
         except BrokenProcessPool:  # broken since we looked: replace and submit once more
@@ -127,7 +143,7 @@ class ProcessEvaluator:
                 return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             self._replace(pool)
-            error: EngineError = WorkerCrashedError(
+            error = WorkerCrashedError(
                 "the evaluation worker crashed; the submission was recorded and the worker replaced; retry"
             )
         except TimeoutError:
@@ -144,8 +160,8 @@ class ProcessEvaluator:
                 broken.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
                 self.replacements += 1
-                for _ in range(self.size):  # start the new workers now, in the background
-                    self._pool.submit(_pid)
+                # Start the new workers now, in the background; requests wait for them (see evaluate).
+                self._warming = [self._pool.submit(_pid) for _ in range(self.size)]
             return self._pool
 
     def close(self) -> None:
