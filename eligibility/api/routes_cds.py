@@ -85,6 +85,10 @@ async def _call(request: Request, client: CdsCaller, service_id: str, hook: str)
         require_https=ctx.settings.environment not in _RELAXED,
     )
     decision = await evaluate_recorded(request, bundle, as_of=day)
+    if hook == "patient-view" and decision.criterion("qualifying_diagnosis").status == "unknown":
+        # patient-view fires on every chart opened; most patients have no pain diagnosis at all, and a
+        # card for each would train clinicians to ignore the service. The decision is still recorded.
+        return JsonResponse({"cards": []})
     link = ctx.links.url(base_url(request), decision.decision_id, issued_to=client.actor)
     card = IssuedCard(card_uuid(decision.decision_id), decision.decision_id, service_id, client.actor)
     await ctx.write(remember_card, ctx.session_factory, card)
