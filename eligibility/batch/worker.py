@@ -6,6 +6,7 @@ module imports the engine, which defines the rulesets - that is how a spawned or
 
 from __future__ import annotations
 
+import gc
 import pickle
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -19,6 +20,9 @@ __all__ = ["ChunkEvaluator", "evaluate_chunk"]
 ChunkEvaluator = Callable[[Sequence[bytes], date, str], list[Evaluated | Rejected]]
 
 
+_heap_frozen = False
+
+
 def evaluate_chunk(raws: Sequence[bytes], as_of: date, policy: str) -> list[Evaluated | Rejected]:
     """`evaluate_one` for each submission, in order. Rejections come back without their bytes (the
     parent has them) and with an error that survives pickling."""
@@ -28,7 +32,19 @@ def evaluate_chunk(raws: Sequence[bytes], as_of: date, policy: str) -> list[Eval
         if isinstance(result, Rejected):
             result = Rejected(error=_portable(result.error), raw=b"", as_of=result.as_of, policy=result.policy)
         results.append(result)
+    _freeze_heap_once()
     return results
+
+
+def _freeze_heap_once() -> None:
+    """After the first chunk, the FHIR model classes, validators and rulesets are all loaded: freeze
+    them out of the cyclic GC, which otherwise re-walks them on every full collection while a patient's
+    thousands of short-lived dicts and models trigger collections (measured: ≈20 % of a worker's time)."""
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
 
 
 def _portable(error: Exception) -> Exception:
