@@ -1,6 +1,6 @@
 """A synthetic FHIR Bulk Data `$export` of realistic shape: one NDJSON file per resource type.
 
-Per patient: a Patient, a few Conditions (a qualifying pain diagnosis for about a third), 20-60
+Per patient: a Patient, a few Conditions (a qualifying pain diagnosis for about a third), 30-100
 Observations (vitals, pain scores, smoking status), MedicationRequests (some pointing at the shared
 Medication.ndjson formulary), Procedures and Encounters - the types the rules read - and, as in real
 exports, most of the bytes in types they never read: a Claim and an ExplanationOfBenefit per encounter,

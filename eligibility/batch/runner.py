@@ -117,14 +117,14 @@ def run_batch(
     _check_same_run(done, options, policy)
     evaluation = Evaluation(evaluate, options.as_of, policy.key)
     local = LocalProcesses(options.workers, evaluation)
-    executor: Executor = local
+    # Connect before the scan, so that an unreachable scheduler is known before minutes of work.
+    executor: Executor = DaskCluster(options.dask_address, evaluation) if options.dask_address else local
     try:
         started = time.perf_counter()
         layout = _scan(local, files, work_dir_for(options.out), summary, progress)
         summary.scan_seconds = time.perf_counter() - started
-        if options.dask_address:
+        if executor is not local:
             local.close()  # the cluster decides; free this machine's workers
-            executor = DaskCluster(options.dask_address, evaluation)
         started = time.perf_counter()
         _decide(layout, executor, done, options, policy, summary, progress)
         summary.decide_seconds = time.perf_counter() - started

@@ -49,10 +49,6 @@ class Part:
     start: int
     end: int | None  # None: to the end of the file
 
-    @property
-    def size_hint(self) -> int:
-        return 0 if self.end is None else self.end - self.start
-
 
 @dataclass(slots=True)
 class PartResult:

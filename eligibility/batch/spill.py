@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -37,8 +38,7 @@ class Run:
     offsets: tuple[int, ...]  # segment s is bytes offsets[s]:offsets[s + 1]
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):  # a tuple: built once per exported line, so it must be cheap
     line_no: int
     key: str
     needs: tuple[str, ...]
@@ -95,12 +95,11 @@ def read_segment(directory: Path, run: Run, segment: int) -> Iterator[tuple[int,
         return
     with open(directory / run.name, "rb") as handle:
         data = os.pread(handle.fileno(), end - start, start)
-    view = memoryview(data)
     position = 0
     while position < len(data):
-        offset = start + position
-        record, position = _decode(view, position)
-        yield offset, record
+        record, following = _decode(data, position)
+        yield start + position, record
+        position = following
 
 
 def read_record(directory: Path, run_name: str, offset: int) -> Record:
@@ -109,18 +108,14 @@ def read_record(directory: Path, run_name: str, offset: int) -> Record:
         header = os.pread(handle.fileno(), _HEADER.size, offset)
         _, key_len, needs_len, line_len = _HEADER.unpack(header)
         data = os.pread(handle.fileno(), _HEADER.size + key_len + needs_len + line_len, offset)
-    record, _ = _decode(memoryview(data), 0)
-    return record
+    return _decode(data, 0)[0]
 
 
-def _decode(view: memoryview, position: int) -> tuple[Record, int]:
-    line_no, key_len, needs_len, line_len = _HEADER.unpack_from(view, position)
+def _decode(data: bytes, position: int) -> tuple[Record, int]:
+    line_no, key_len, needs_len, line_len = _HEADER.unpack_from(data, position)
     position += _HEADER.size
-    key = bytes(view[position : position + key_len]).decode("utf-8")
+    key = data[position : position + key_len].decode("utf-8")
     position += key_len
-    needs: tuple[str, ...] = ()
-    if needs_len:
-        needs = tuple(orjson.loads(view[position : position + needs_len]))
-        position += needs_len
-    line = bytes(view[position : position + line_len])
-    return Record(line_no, key, needs, line), position + line_len
+    needs: tuple[str, ...] = tuple(orjson.loads(data[position : position + needs_len])) if needs_len else ()
+    position += needs_len
+    return Record(line_no, key, needs, data[position : position + line_len]), position + line_len
