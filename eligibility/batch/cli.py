@@ -101,6 +101,8 @@ def cohort(
 def register(app: typer.Typer) -> None:
     """Add `batch` and the `report cohort` group to the main CLI."""
     app.command("batch")(batch)
-    report_app = typer.Typer(help="Reports over batch results.", no_args_is_help=True)
+    report_app = typer.Typer(
+        help="Reports: cohort (batch results), compliance and evidence packs (audit trail).", no_args_is_help=True
+    )
     report_app.command("cohort")(cohort)
     app.add_typer(report_app, name="report")
