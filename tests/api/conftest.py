@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +35,7 @@ from eligibility.audit.database import make_engine
 from eligibility.audit.migrate import upgrade
 from eligibility.settings import Settings
 from tests.api.helpers import ClientKeys
-
-POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-HOW_TO_START = (
-    "start one with `docker run -d -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15` "
-    "(or `apt-get install postgresql` and trust auth for 127.0.0.1), or set DRG_TEST_POSTGRES_URL"
-)
-
-
-@cache
-def postgres_unavailable() -> str | None:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} unreachable ({type(exc).__name__})"
-    finally:
-        engine.dispose()
-    return None
+from tests.postgres import HOW_TO_START, POSTGRES_URL, postgres_unavailable
 
 
 @contextmanager

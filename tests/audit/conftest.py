@@ -8,55 +8,20 @@ When the server is unreachable the PostgreSQL half is skipped with the reason â€
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 import pytest
 from audit_helpers import TEST_KEY
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from eligibility.audit.checkpoints import Signer
 from eligibility.audit.database import make_engine, read_session
 from eligibility.audit.migrate import upgrade
-
-POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-HOW_TO_START = (
-    "start one with `docker run -d -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15` "
-    "(or `apt-get install postgresql` and trust auth for 127.0.0.1), or set DRG_TEST_POSTGRES_URL"
-)
-
-
-@cache
-def postgres_unavailable() -> str | None:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} unreachable ({type(exc).__name__})"
-    finally:
-        engine.dispose()
-    return None
-
-
-def require_postgres() -> None:
-    reason = postgres_unavailable()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI=true requires both backends: {HOW_TO_START}")
-    pytest.skip(f"{reason}; {HOW_TO_START}")
-
-
-def postgres_schema_url(schema: str) -> str:
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
+from tests.postgres import POSTGRES_URL, postgres_schema_url, require_postgres
 
 
 @contextmanager

@@ -7,10 +7,8 @@ unreachable -> skipped with the reason, except with CI=true, where it fails (as 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -22,36 +20,10 @@ from eligibility.audit.checkpoints import Signer
 from eligibility.audit.database import dispose_engines, make_engine
 from eligibility.audit.migrate import upgrade
 from eligibility.settings import get_settings
+from tests.postgres import POSTGRES_URL, require_postgres
 
-POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-HOW_TO_START = (
-    "start one with `docker run -d -e POSTGRES_HOST_AUTH_METHOD=trust -p 5432:5432 postgres:15` "
-    "(or `apt-get install postgresql` and trust auth for 127.0.0.1), or set DRG_TEST_POSTGRES_URL"
-)
 TEST_KEY = "report-tests-key-0123456789abcdef0123"
 CHECKPOINT_EVERY = 5
-
-
-@cache
-def postgres_unavailable() -> str | None:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"PostgreSQL at {make_url(POSTGRES_URL).render_as_string()} unreachable ({type(exc).__name__})"
-    finally:
-        engine.dispose()
-    return None
-
-
-def require_postgres() -> None:
-    reason = postgres_unavailable()
-    if reason is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI=true requires both backends: {HOW_TO_START}")
-    pytest.skip(f"{reason}; {HOW_TO_START}")
 
 
 def _settings_env(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
