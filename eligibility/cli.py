@@ -7,7 +7,6 @@ no decision was released.
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import date
@@ -17,6 +16,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from eligibility.cli_support import actor_name, fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.explain import render_text
 from eligibility.policy import installed_policies, load_policy
@@ -35,12 +35,6 @@ policy_app = typer.Typer(help="Show and check the installed candidacy policies."
 app.add_typer(policy_app, name="policy")
 
 
-def fail(message: str, code: int = 2) -> None:
-    """One line on stderr, then exit; never a traceback for a user's mistake."""
-    typer.echo(f"drg-eligibility: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 def parse_day(value: str | None, option: str) -> date:
     if value is None:
         return date.today()  # the CLI is an edge: it may read the clock, the engine never does
@@ -49,10 +43,6 @@ def parse_day(value: str | None, option: str) -> date:
     except ValueError:
         fail(f"{option} {value!r} is not a date (YYYY-MM-DD)")
         raise  # unreachable; keeps type checkers sure of the return
-
-
-def actor_name() -> str:
-    return get_settings().actor or f"cli:{getpass.getuser()}"
 
 
 def read_input(path: str) -> bytes:
@@ -67,18 +57,10 @@ def read_input(path: str) -> bytes:
 
 @app.command()
 def evaluate(
-    path: Annotated[
-        str, typer.Argument(help="FHIR R4 Bundle or NDJSON file of one patient ('-' for stdin).")
-    ],
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")
-    ] = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help="json (the decision record) or text.")
-    ] = "text",
-    policy: Annotated[
-        str | None, typer.Option(help="Policy id@version (default: the configured one).")
-    ] = None,
+    path: Annotated[str, typer.Argument(help="FHIR R4 Bundle or NDJSON file of one patient ('-' for stdin).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="json (the decision record) or text.")] = "text",
+    policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
 ) -> None:
     """Evaluate one patient's record; the decision is recorded in the audit trail before it is shown."""
     from eligibility.service import evaluate_and_record
@@ -149,6 +131,7 @@ def _register_commands() -> None:
 def main() -> None:
     _register_commands()
     app()
+
 
 if __name__ == "__main__":
     main()

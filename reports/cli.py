@@ -18,14 +18,13 @@ find-or-create step, for any module that adds report commands.
 
 from __future__ import annotations
 
-import getpass
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Final, NoReturn
+from typing import Annotated, Any, Final
 
 import typer
 from sqlalchemy import Engine
@@ -34,8 +33,12 @@ from sqlalchemy.orm import Session
 
 from eligibility.audit import store
 from eligibility.audit.checkpoints import signer_from_settings
-from eligibility.audit.database import get_engine, read_session
+from eligibility.audit.database import read_session
 from eligibility.audit.verify import verify
+from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
+from eligibility.cli_support import actor_name as _actor
+from eligibility.cli_support import audit_engine_or_exit as _engine
+from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
 from reports.compliance import ComplianceReport, compliance_summary, load_period
@@ -46,18 +49,8 @@ __all__ = ["GROUP_NAME", "register", "report_group"]
 
 GROUP_NAME: Final = "report"
 CHANNEL: Final = "cli"
-EXIT_PROBLEM, EXIT_USAGE, EXIT_AUDIT = 1, 2, 3
 COMPLIANCE_FORMATS: Final = ("html", "pdf", "csv")
 PACK_FORMATS: Final = ("pdf", "html")
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"drg-eligibility: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _actor() -> str:
-    return get_settings().actor or f"cli:{getpass.getuser()}"
 
 
 def _day(value: str, option: str) -> date:
@@ -97,15 +90,6 @@ def _write(out: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _engine() -> Engine:
-    try:
-        return get_engine()
-    except AuditError as exc:
-        _fail(exc.one_line(), EXIT_AUDIT)
-    except SQLAlchemyError as exc:
-        _fail(f"cannot open the audit database: {str(exc).splitlines()[0]}", EXIT_AUDIT)
 
 
 @contextmanager

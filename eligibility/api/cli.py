@@ -7,28 +7,20 @@ Exit codes follow the main CLI: 2 bad input or usage, 3 the audit trail could no
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from sqlalchemy.orm import Session
 
 from eligibility.api.users import Role
+from eligibility.cli_support import actor_name as _actor
+from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError
 from eligibility.settings import get_settings
 
 __all__ = ["register"]
 
 _CHANNEL = "cli"
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"drg-eligibility: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _actor() -> str:
-    return get_settings().actor or f"cli:{getpass.getuser()}"
 
 
 def serve(

@@ -9,13 +9,12 @@ access record, committed) before anything is shown.
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -28,19 +27,22 @@ from sqlalchemy.orm import Session
 from eligibility.audit import store
 from eligibility.audit.checkpoints import signer_from_settings, write_checkpoint
 from eligibility.audit.clock import parse_bound, utc_now_iso
-from eligibility.audit.database import get_engine, lock_chain, read_session
+from eligibility.audit.database import lock_chain, read_session
 from eligibility.audit.export import FORMATS, Format, export
 from eligibility.audit.migrate import current_revision
 from eligibility.audit.replay import ReplayResult, replay
 from eligibility.audit.verify import VerifyReport, parse_anchor, verify
 from eligibility.audit.whatif import WhatIfReport, whatif
+from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
+from eligibility.cli_support import actor_name as _actor
+from eligibility.cli_support import audit_engine_or_exit as _engine
+from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.settings import get_settings
 
 __all__ = ["register"]
 
 CHANNEL = "cli"
-EXIT_PROBLEM, EXIT_USAGE, EXIT_AUDIT = 1, 2, 3
 
 # Piped output (files, docs, CI logs) gets room for whole ids and hashes instead of 80 columns.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -54,15 +56,6 @@ ToOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"drg-eligibility: error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _actor() -> str:
-    return get_settings().actor or f"cli:{getpass.getuser()}"
-
-
 def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
     try:
         return (
@@ -71,15 +64,6 @@ def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]
         )
     except ValueError as exc:
         _fail(f"--from/--to: {exc}", EXIT_USAGE)
-
-
-def _engine() -> Engine:
-    try:
-        return get_engine()
-    except AuditError as exc:
-        _fail(exc.one_line(), EXIT_AUDIT)
-    except SQLAlchemyError as exc:
-        _fail(f"cannot open the audit database: {str(exc).splitlines()[0]}", EXIT_AUDIT)
 
 
 @contextmanager
