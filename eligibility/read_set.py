@@ -1,0 +1,104 @@
+"""What a policy reads of a patient's record, so a bulk run can leave the rest unread.
+
+Bulk exports carry most of their bytes in resources no rule looks at: Claims, ExplanationOfBenefits,
+notes, and Observations and Encounters with codes no value set names (vitals, labs, routine visits).
+A `ReadSet` says, per line, whether the engine could read it:
+
+- a resource type outside `fhir_adapters.models.READ_TYPES` is never read (the single-patient path
+  neither validates nor projects it either);
+- an Observation or Encounter is read only when some `code` in it is a code of a value set the
+  derivations consult for that type (eligibility/derive/reads.py). Codes are compared as strings,
+  whatever their system: a superset of what the value sets match, so nothing read is left out.
+
+Leaving a resource out never changes a decision; it does change the canonical input, so a decision made
+from a reduced record carries the SHA-256 of what was read, and the audit store keeps exactly that.
+`ReadSet.everything()` reads every line (the batch command's --read-all).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_adapters.models import READ_TYPES
+
+from .derive.reads import CODED_READS
+from .errors import PolicyError
+from .policy import Policy
+
+__all__ = ["ReadSet"]
+
+# A `"code": "<string>"` member. Lines with a backslash are checked on the parsed resource instead,
+# because JSON escapes could spell a key or a code in a way this pattern does not see.
+_CODE_MEMBER = re.compile(rb'"code"\s*:\s*"([^"\\]*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSet:
+    key: str  # names the read set in a scan's manifest: a scan made with another one is not reused
+    types: frozenset[str] | None  # None: every resource type
+    codes: Mapping[str, frozenset[bytes]]  # resource type -> codes that make a resource of it read
+
+    @classmethod
+    def everything(cls) -> ReadSet:
+        return cls("all", None, {})
+
+    @classmethod
+    def for_policy(cls, policy: Policy) -> ReadSet:
+        codes: dict[str, frozenset[bytes]] = {}
+        for resource_type, names in CODED_READS.items():
+            found: set[bytes] = set()
+            for name in names:
+                valueset = policy.valuesets.get(name)
+                if not isinstance(valueset, dict):
+                    raise PolicyError(f"policy {policy.key} has no value set {name!r}, which {resource_type} reads use")
+                if "icd10" in valueset:
+                    # ICD-10 matches by normalised prefix, which a string comparison cannot mirror.
+                    raise PolicyError(f"value set {name!r} has ICD-10 codes; {resource_type} lines cannot be filtered")
+                found.update(leaf.encode("utf-8") for leaf in _strings(valueset))
+            codes[resource_type] = frozenset(found)
+        return cls(f"{policy.key} {policy.sha256[:16]}", READ_TYPES, codes)
+
+    @property
+    def reads_everything(self) -> bool:
+        return self.types is None
+
+    def reads_type(self, resource_type: str) -> bool:
+        return self.types is None or resource_type in self.types
+
+    def reads(self, resource_type: str, resource: dict[str, Any], line: bytes) -> bool:
+        """Whether the engine could read this resource (`line` is its JSON, `resource` that parsed)."""
+        if not self.reads_type(resource_type):
+            return False
+        wanted = self.codes.get(resource_type)
+        if wanted is None:
+            return True
+        if b"\\" not in line:
+            return any(code in wanted for code in _CODE_MEMBER.findall(line))
+        return any(code.encode("utf-8") in wanted for code in _codes_in(resource))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _codes_in(value: Any) -> Iterator[str]:
+    """Every string `code` member anywhere in a parsed resource."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name == "code" and isinstance(item, str):
+                yield item
+            else:
+                yield from _codes_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _codes_in(item)
