@@ -38,6 +38,14 @@ def batch(
     ] = None,
     policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
     chunk_patients: Annotated[int | None, typer.Option(min=1, help="Patients per chunk (audit transaction).")] = None,
+    read_all: Annotated[
+        bool,
+        typer.Option(
+            "--read-all",
+            help="Read and validate every line, keeping whole records in the audit store (slower), instead of "
+            "only the resource types and codes the policy reads.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Decide every patient of a bulk export; rerun with the same --out to resume an interrupted run."""
@@ -56,6 +64,7 @@ def batch(
         dask_address=dask,
         actor=actor_name(),
         chunk_patients=chunk_patients,
+        read_all=read_all,
     )
     console = Console(stderr=True)
     try:

@@ -2,7 +2,8 @@
 
     summary = run_batch(BatchOptions(export_dir, out, as_of=day, workers=2))
 
-1. scan: every export line parsed once (in worker processes) and written to its patient's bucket;
+1. scan: every export line the policy may read (eligibility/read_set.py) parsed once, in worker
+   processes, and written to its patient's bucket; files of types it never reads are not opened;
 2. group: one bucket at a time, each patient's lines (and the shared Medications they reference)
    become the Bundle the single-patient path would get (patient_input.py);
 3. decide: chunks of patients go to worker processes or a Dask cluster, which call `evaluate_one`;
@@ -34,6 +35,7 @@ from eligibility.errors import (
 )
 from eligibility.pipeline import resolve_policy
 from eligibility.policy import Policy
+from eligibility.read_set import ReadSet
 from eligibility.service import Evaluated, Rejected, record_batch
 from eligibility.version import ENGINE_VERSION
 
@@ -44,7 +46,7 @@ from .output import CommitCheck, OutputFiles, rejected_path
 from .patient_input import bundle_of, export_location
 from .progress import ProgressSink, QuietProgress
 from .resume import Done, read_done, recover_journal
-from .scan import Segments, plan_parts, scan_part
+from .scan import Segments, plan_parts, scan_part, unread_files
 from .summary import BatchSummary
 from .workdir import ScanLayout, remove_work_dir, work_dir_for
 from .worker import ChunkEvaluator, evaluate_chunk
@@ -72,6 +74,9 @@ class BatchOptions:
     chunk_patients: int | None = None
     chunk_bytes: int | None = None
     session_factory: SessionFactory | None = None
+    # Read every line of every file, as the single-patient path reads a whole submission (same input
+    # hashes, every resource validated and kept in the audit store), instead of what the policy reads.
+    read_all: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +117,17 @@ def run_batch(
         files=len(files),
         export_bytes=sum(file.size for file in files),
     )
+    read_set = ReadSet.everything() if options.read_all else ReadSet.for_policy(policy)
     summary.recovery = recover_journal(options.out, options.session_factory)
     done = read_done(options.out)
-    _check_same_run(done, options, policy)
+    _check_same_run(done, options, policy, read_set)
     evaluation = Evaluation(evaluate, options.as_of, policy.key)
     local = LocalProcesses(options.workers, evaluation)
     # Connect before the scan, so that an unreachable scheduler is known before minutes of work.
     executor: Executor = DaskCluster(options.dask_address, evaluation) if options.dask_address else local
     try:
         started = time.perf_counter()
-        layout = _scan(local, files, work_dir_for(options.out), summary, progress)
+        layout = _scan(local, files, read_set, work_dir_for(options.out), summary, progress)
         summary.scan_seconds = time.perf_counter() - started
         if executor is not local:
             local.close()  # the cluster decides; free this machine's workers
@@ -136,9 +142,17 @@ def run_batch(
     return summary
 
 
-def _check_same_run(done: Done, options: BatchOptions, policy: Policy) -> None:
+def _check_same_run(done: Done, options: BatchOptions, policy: Policy, read_set: ReadSet) -> None:
     if done.as_of is None:
         return
+    scanned_with = ScanLayout.reads_of(work_dir_for(options.out))
+    if scanned_with is not None and scanned_with != read_set.key:
+        # Half the output from whole records and half from what the policy reads would mix input hashes.
+        raise InputError(
+            f"{options.out} was begun reading {'every line' if scanned_with == 'all' else 'what the policy reads'}; "
+            f"rerun {'with' if scanned_with == 'all' else 'without'} --read-all, or choose another --out",
+            location=str(options.out),
+        )
     if done.as_of != options.as_of.isoformat() or done.policy != policy.key:
         raise InputError(
             f"{options.out} holds decisions as of {done.as_of} under {done.policy}, not {options.as_of} under "
@@ -148,20 +162,28 @@ def _check_same_run(done: Done, options: BatchOptions, policy: Policy) -> None:
 
 
 def _bucket_count(files: list[ExportFile]) -> int:
+    # An upper bound: lines the read set leaves out never reach a bucket.
     expanded = sum(file.size * (_GZIP_RATIO if file.compressed else 1) for file in files)
     return max(1, min(_MAX_BUCKETS, expanded // _BUCKET_BYTES + 1))
 
 
 def _scan(
-    pool: LocalProcesses, files: list[ExportFile], work_dir: Path, summary: BatchSummary, progress: ProgressSink
+    pool: LocalProcesses,
+    files: list[ExportFile],
+    read_set: ReadSet,
+    work_dir: Path,
+    summary: BatchSummary,
+    progress: ProgressSink,
 ) -> ScanLayout:
-    layout = ScanLayout.load(work_dir, files)
+    layout = ScanLayout.load(work_dir, files, read_set.key)
     summary.scan_reused = layout is not None
     if layout is None:
-        layout = ScanLayout.fresh(work_dir, files, Segments(_bucket_count(files)))
-        parts = plan_parts(files)
-        progress.scanning(sum(file.size for file in files))
-        calls = [(part, files[part.file_index], layout.runs_dir, layout.segments) for part in parts]
+        unread = [] if read_set.reads_everything else unread_files(files, read_set)
+        read = [file for index, file in enumerate(files) if index not in unread]
+        layout = ScanLayout.fresh(work_dir, files, Segments(_bucket_count(read)), read_set.key, unread)
+        parts = plan_parts(files, skip=frozenset(unread))
+        progress.scanning(sum(file.size for file in read))
+        calls = [(part, files[part.file_index], layout.runs_dir, layout.segments, read_set) for part in parts]
         for result in pool.run_unordered(scan_part, calls):
             layout.parts.append(result)
             part = result.part
@@ -169,6 +191,9 @@ def _scan(
         layout.parts.sort(key=lambda result: result.part.index)
         layout.save()
     summary.resources = layout.resources()
+    summary.not_read = layout.not_read()
+    summary.unread_files = {files[index].name: files[index].size for index in layout.unread}
+    summary.read_all = read_set.reads_everything
     summary.unlinked = layout.unlinked()
     summary.bad_lines = layout.bad_lines()
     return layout

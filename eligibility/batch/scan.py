@@ -1,6 +1,10 @@
-"""The first pass over an export: every line parsed once, routed to its patient's bucket on disk.
+"""The first pass over an export: every line the policy may read parsed once and routed to its patient's
+bucket on disk.
 
-The export is cut into parts (a plain file in ranges of about `PART_BYTES`, a compressed file whole)
+Files of a type the policy never reads (`Claim.ndjson`, `ExplanationOfBenefit.2.ndjson.gz`...) are not
+scanned at all once their first line confirms the type their name gives; in the files that are scanned,
+lines the read set leaves out (eligibility/read_set.py) are counted and dropped. The rest of the export
+is cut into parts (a plain file in ranges of about `PART_BYTES`, a compressed file whole)
 that worker processes scan independently; each writes its own run files (spill.py). Nothing is
 decided here, so a scan can be thrown away and redone.
 """
@@ -13,11 +17,14 @@ from pathlib import Path
 
 import orjson
 
+from eligibility.read_set import ReadSet
+from fhir_adapters.models import is_resource_type
+
 from .export_reader import ExportFile, LineReader, line_starts
 from .links import route
 from .spill import Run, RunWriter, bucket_of
 
-__all__ = ["PART_BYTES", "Part", "PartResult", "Segments", "plan_parts", "scan_part"]
+__all__ = ["PART_BYTES", "Part", "PartResult", "Segments", "plan_parts", "scan_part", "unread_files"]
 
 PART_BYTES = 64 << 20
 RUN_BYTES = 64 << 20  # what one scanning process holds before it writes a run file
@@ -56,13 +63,43 @@ class PartResult:
     runs: list[Run]
     lines: int  # physical lines in the part: numbers the next part of the same file
     resources: Counter[str] = field(default_factory=Counter)  # parsed resources by type
+    not_read: Counter[str] = field(default_factory=Counter)  # ... that the read set left out
     unlinked: Counter[str] = field(default_factory=Counter)  # resources of no patient, by type
     bad_lines: int = 0
 
 
-def plan_parts(files: list[ExportFile], part_bytes: int = PART_BYTES) -> list[Part]:
+def named_type(file: ExportFile) -> str | None:
+    """The resource type a Bulk Data file name gives ("Claim.ndjson", "Claim.2.ndjson.gz"), if any."""
+    stem = file.name.split(".", 1)[0]
+    return stem if is_resource_type(stem) else None
+
+
+def unread_files(files: list[ExportFile], read_set: ReadSet) -> list[int]:
+    """Indices of the files the policy cannot read anything from: named for a type it does not read, and
+    their first resource is of that type (Bulk Data puts one type in a file; a mislabelled file is scanned)."""
+    unread = []
+    for index, file in enumerate(files):
+        resource_type = named_type(file)
+        if resource_type is None or read_set.reads_type(resource_type):
+            continue
+        with LineReader(file) as reader:
+            first = next(iter(reader), None)
+        try:
+            resource = orjson.loads(first[1]) if first else None
+        except orjson.JSONDecodeError:
+            continue  # let the scan report it
+        if first is None or (isinstance(resource, dict) and resource.get("resourceType") == resource_type):
+            unread.append(index)
+    return unread
+
+
+def plan_parts(
+    files: list[ExportFile], part_bytes: int = PART_BYTES, *, skip: frozenset[int] = frozenset()
+) -> list[Part]:
     parts: list[Part] = []
     for file_index, file in enumerate(files):
+        if file_index in skip:
+            continue
         starts = line_starts(file, part_bytes)
         ends: list[int | None] = [*starts[1:], None]
         for start, end in zip(starts, ends, strict=True):
@@ -70,8 +107,8 @@ def plan_parts(files: list[ExportFile], part_bytes: int = PART_BYTES) -> list[Pa
     return parts
 
 
-def scan_part(part: Part, file: ExportFile, runs_dir: Path, segments: Segments) -> PartResult:
-    """Parse and route every line of one part (runs in a worker process)."""
+def scan_part(part: Part, file: ExportFile, runs_dir: Path, segments: Segments, read_set: ReadSet) -> PartResult:
+    """Parse every line of one part and route the ones `read_set` keeps (runs in a worker process)."""
     writer = RunWriter(runs_dir, f"part-{part.index:05d}", segments.count, RUN_BYTES)
     result = PartResult(part, writer.runs, 0)
     with LineReader(file, part.start, part.end) as reader:
@@ -88,6 +125,9 @@ def scan_part(part: Part, file: ExportFile, runs_dir: Path, segments: Segments) 
                 result.bad_lines += 1
                 continue
             result.resources[resource_type] += 1
+            if not read_set.reads(resource_type, resource, line):
+                result.not_read[resource_type] += 1
+                continue
             where = route(resource)
             if where.kind == "patient":
                 writer.add(bucket_of(where.key, segments.buckets), line_no, where.key, where.needs, line)

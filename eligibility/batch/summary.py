@@ -22,7 +22,10 @@ class BatchSummary:
     files: int = 0
     export_bytes: int = 0  # on disk
     scan_reused: bool = False
-    resources: Counter[str] = field(default_factory=Counter)
+    read_all: bool = False  # --read-all: every line read, not only what the policy reads
+    unread_files: dict[str, int] = field(default_factory=dict)  # file name -> bytes, not opened: types never read
+    resources: Counter[str] = field(default_factory=Counter)  # parsed, in the files that were scanned
+    not_read: Counter[str] = field(default_factory=Counter)  # ... of them, left out by the read set
     unlinked: Counter[str] = field(default_factory=Counter)  # resources of no patient, by type
     shared: int = 0  # Medication / Substance lines
     shared_unused: int = 0  # ... that no patient referenced
@@ -67,7 +70,18 @@ def summary_table(summary: BatchSummary) -> Table:
     table.add_column("note")
     reused = " (scan reused)" if summary.scan_reused else ""
     table.add_row("export", f"{summary.export_bytes / 1e6:,.1f} MB", "", f"{summary.files} files{reused}")
-    table.add_row("resources", f"{sum(summary.resources.values()):,}", "", "")
+    if summary.read_all:
+        table.add_row("  read", "every line", "", "--read-all")
+    else:
+        unread_bytes = sum(summary.unread_files.values())
+        types = ", ".join(sorted({name.split(".", 1)[0] for name in summary.unread_files}))
+        share = _share(unread_bytes, summary.export_bytes)
+        table.add_row("  not opened", f"{unread_bytes / 1e6:,.1f} MB", share, types)
+    table.add_row("resources parsed", f"{sum(summary.resources.values()):,}", "", "")
+    if not summary.read_all:
+        left_out = ", ".join(f"{kind} {count:,}" for kind, count in summary.not_read.most_common())
+        note = f"no code the policy reads: {left_out}" if left_out else ""
+        table.add_row("  not read", f"{sum(summary.not_read.values()):,}", "", note)
     unlinked = ", ".join(f"{kind} {count:,}" for kind, count in summary.unlinked.most_common())
     table.add_row("  not per patient", f"{sum(summary.unlinked.values()):,}", "", unlinked or "")
     unused = f"{summary.shared_unused:,} referenced by nobody"

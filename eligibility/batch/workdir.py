@@ -1,7 +1,8 @@
 """The work directory of a run (`<out>.work/`): run files and the manifest of a finished scan.
 
 The manifest is written only once every part is scanned, and names the export files it was made
-from (name, size, mtime): a rerun on the same export reuses the scan; a changed export is scanned again.
+from (name, size, mtime) and the read set it kept lines by: a rerun on the same export with the same read
+set reuses the scan; a changed export, or another read set, is scanned again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .spill import Run
 __all__ = ["ScanLayout", "remove_work_dir", "work_dir_for"]
 
 _MANIFEST = "manifest.json"
-_VERSION = 1
+_VERSION = 2
 
 
 def work_dir_for(out: Path) -> Path:
@@ -41,6 +42,8 @@ class ScanLayout:
     files: list[ExportFile]
     segments: Segments
     parts: list[PartResult]
+    reads: str  # ReadSet.key of the scan
+    unread: list[int]  # indices of the files not scanned: of types the read set never reads
 
     @property
     def runs_dir(self) -> Path:
@@ -62,6 +65,9 @@ class ScanLayout:
     def unlinked(self) -> Counter[str]:
         return sum((result.unlinked for result in self.parts), Counter())
 
+    def not_read(self) -> Counter[str]:
+        return sum((result.not_read for result in self.parts), Counter())
+
     def bad_lines(self) -> int:
         return sum(result.bad_lines for result in self.parts)
 
@@ -69,6 +75,8 @@ class ScanLayout:
         manifest = {
             "version": _VERSION,
             "files": [_file_key(file) for file in self.files],
+            "reads": self.reads,
+            "unread": self.unread,
             "buckets": self.segments.buckets,
             "parts": [
                 {
@@ -80,6 +88,7 @@ class ScanLayout:
                     "runs": [[run.name, list(run.offsets)] for run in r.runs],
                     "resources": dict(r.resources),
                     "unlinked": dict(r.unlinked),
+                    "not_read": dict(r.not_read),
                     "bad_lines": r.bad_lines,
                 }
                 for r in self.parts
@@ -92,14 +101,25 @@ class ScanLayout:
             os.fsync(handle.fileno())
         temporary.replace(self.directory / _MANIFEST)
 
-    @classmethod
-    def load(cls, directory: Path, files: list[ExportFile]) -> ScanLayout | None:
-        """The finished scan of exactly these files, or None."""
+    @staticmethod
+    def _manifest(directory: Path) -> dict[str, Any] | None:
         try:
             manifest = orjson.loads((directory / _MANIFEST).read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return None
-        if manifest.get("version") != _VERSION or manifest.get("files") != [_file_key(f) for f in files]:
+        return manifest if isinstance(manifest, dict) and manifest.get("version") == _VERSION else None
+
+    @classmethod
+    def reads_of(cls, directory: Path) -> str | None:
+        """The read set of the finished scan in `directory`, if there is one."""
+        manifest = cls._manifest(directory)
+        return None if manifest is None else str(manifest.get("reads"))
+
+    @classmethod
+    def load(cls, directory: Path, files: list[ExportFile], reads: str) -> ScanLayout | None:
+        """The finished scan of exactly these files with this read set, or None."""
+        manifest = cls._manifest(directory)
+        if manifest is None or manifest.get("files") != [_file_key(f) for f in files] or manifest.get("reads") != reads:
             return None
         parts = [
             PartResult(
@@ -108,18 +128,21 @@ class ScanLayout:
                 lines=p["lines"],
                 resources=Counter(p["resources"]),
                 unlinked=Counter(p["unlinked"]),
+                not_read=Counter(p["not_read"]),
                 bad_lines=p["bad_lines"],
             )
             for p in manifest["parts"]
         ]
-        return cls(directory, files, Segments(manifest["buckets"]), parts)
+        return cls(directory, files, Segments(manifest["buckets"]), parts, reads, list(manifest["unread"]))
 
     @classmethod
-    def fresh(cls, directory: Path, files: list[ExportFile], segments: Segments) -> ScanLayout:
+    def fresh(
+        cls, directory: Path, files: list[ExportFile], segments: Segments, reads: str, unread: list[int]
+    ) -> ScanLayout:
         """An empty work directory (anything left from an older scan is removed)."""
         remove_work_dir(directory)
         (directory / "runs").mkdir(parents=True)
-        return cls(directory, files, segments, [])
+        return cls(directory, files, segments, [], reads, unread)
 
 
 def remove_work_dir(directory: Path) -> None:

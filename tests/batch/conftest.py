@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from benchmarks.synthetic_export import iter_patients, shared_resources, write_export
 from eligibility.audit import store
 from eligibility.audit.database import SessionFactory, dispose_engines, session_factory
-from eligibility.pipeline import decide
+from eligibility.pipeline import decide, resolve_policy
+from eligibility.read_set import ReadSet
 
 AS_OF = date(2026, 6, 1)
 PATIENTS = 16
@@ -26,12 +27,17 @@ def patient_bundle(resources: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]})
 
 
-def single_patient_decisions(count: int = PATIENTS, seed: int = SEED) -> dict[str, dict[str, object]]:
-    """Patient reference -> clinical content of the single-patient decision on the same resources."""
+def single_patient_decisions(
+    count: int = PATIENTS, seed: int = SEED, *, read_set: ReadSet | None = None
+) -> dict[str, dict[str, object]]:
+    """Patient reference -> clinical content of the single-patient decision on the same resources
+    (only those `read_set` keeps, when given)."""
     medications = {r["id"]: r for r in shared_resources() if r["resourceType"] == "Medication"}
     decided = {}
     for patient in iter_patients(count, seed=seed):
         resources = patient.resources + [medications[m] for m in patient.medication_ids]
+        if read_set is not None:
+            resources = [r for r in resources if read_set.reads(r["resourceType"], r, orjson.dumps(r))]
         decision = decide(patient_bundle(resources), as_of=AS_OF, decision_id="single", evaluated_at="now")
         decided[decision.patient.reference] = decision.clinical_content()
     return decided
@@ -39,7 +45,21 @@ def single_patient_decisions(count: int = PATIENTS, seed: int = SEED) -> dict[st
 
 @pytest.fixture(scope="session")
 def expected() -> dict[str, dict[str, object]]:
+    """The single-patient decisions on whole records: what `--read-all` must give, input hashes included."""
     return single_patient_decisions()
+
+
+@pytest.fixture(scope="session")
+def expected_read() -> dict[str, dict[str, object]]:
+    """... on the lines the policy reads: what a default run must give. Equal to `expected` but for the
+    input hash (checked here, so every test that uses it relies on it)."""
+    decided = single_patient_decisions(read_set=ReadSet.for_policy(resolve_policy(None)))
+    whole = single_patient_decisions()
+    assert decided.keys() == whole.keys()
+    for reference, content in decided.items():
+        assert {**content, "input_sha256": None} == {**whole[reference], "input_sha256": None}
+        assert content["input_sha256"] != whole[reference]["input_sha256"]
+    return decided
 
 
 @pytest.fixture(scope="session")

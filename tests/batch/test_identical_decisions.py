@@ -1,4 +1,10 @@
-"""Batch decisions equal the single-patient path's, whatever executes them."""
+"""Batch decisions equal the single-patient path's, whatever executes them.
+
+By default a run reads what the policy reads (eligibility/read_set.py): its decisions equal the
+single-patient decisions on those lines, input hash included, and the single-patient decisions on the
+whole records in everything but the input hash (the `expected_read` fixture checks that). With
+--read-all they equal the whole-record decisions outright.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +31,13 @@ def dask_cluster() -> Iterator[str]:
         cluster.close()
 
 
-@pytest.mark.parametrize("where", ["workers=1", "workers=2", "dask"])
+@pytest.mark.parametrize(
+    ("where", "read_all"), [("workers=1", False), ("workers=2", False), ("dask", False), ("workers=2", True)]
+)
 def test_batch_decisions_equal_single_patient_decisions(
     where: str,
+    read_all: bool,
     clean_export: Path,
-    expected: dict[str, dict[str, object]],
     audit: SessionFactory,
     tmp_path: Path,
     request: pytest.FixtureRequest,
@@ -44,8 +52,10 @@ def test_batch_decisions_equal_single_patient_decisions(
         dask_address=dask,
         chunk_patients=3,  # several chunks, so order and chunking are exercised
         session_factory=audit,
+        read_all=read_all,
     )
     summary = run_batch(options)
+    expected = request.getfixturevalue("expected" if read_all else "expected_read")
 
     decisions = ndjson(out)
     got = {}
@@ -57,7 +67,19 @@ def test_batch_decisions_equal_single_patient_decisions(
     assert got == expected
     assert ndjson(out.with_name(out.name + ".rejected.ndjson")) == []
     assert (summary.decided, summary.rejected, summary.patients) == (PATIENTS, 0, PATIENTS)
-    assert summary.unlinked == {"Practitioner": 20, "Organization": 5}
+    if read_all:
+        assert summary.unlinked == {"Practitioner": 20, "Organization": 5}
+        assert summary.unread_files == {} and summary.not_read == {}
+    else:
+        # Files of types no rule reads are not opened; vitals and routine visits are parsed, not read.
+        unread = {name.split(".")[0] for name in summary.unread_files}
+        assert unread == {
+            "Claim", "DiagnosticReport", "DocumentReference", "ExplanationOfBenefit", "Immunization", "Organization",
+            "Practitioner",
+        }  # fmt: skip
+        assert summary.not_read.keys() == {"Observation", "Encounter"}
+        assert summary.not_read["Observation"] > 10 * PATIENTS
+        assert summary.unlinked == {}
 
     # Each decision is in the audit trail, once, with the decision written out.
     recorded = audit_records(audit, "decision")

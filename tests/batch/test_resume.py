@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,19 @@ def test_rerun_after_an_interrupt_does_the_rest(
 
     again = run_batch(_options(clean_export, out, audit))  # nothing left: nothing recorded twice
     assert (again.already_done, again.decided) == (PATIENTS, 0)
+    _assert_exactly_once(out, audit, expected)
+
+
+def test_a_rerun_must_read_as_the_interrupted_run_did(
+    clean_export: Path, expected: dict[str, dict[str, object]], audit: SessionFactory, tmp_path: Path
+) -> None:
+    """Half an output from whole records and half from what the policy reads would mix input hashes."""
+    out = tmp_path / "decisions.ndjson"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(_options(clean_export, out, audit), progress=_StopAfter(1))
+    with pytest.raises(InputError, match="begun reading what the policy reads; rerun without --read-all"):
+        run_batch(replace(_options(clean_export, out, audit), read_all=True))
+    run_batch(_options(clean_export, out, audit))
     _assert_exactly_once(out, audit, expected)
 
 

@@ -12,9 +12,11 @@ from benchmarks.synthetic_export import iter_patients, shared_resources, write_e
 from eligibility.batch.export_reader import LineReader, find_export_files, line_starts
 from eligibility.batch.grouping import SharedIndex, iter_groups
 from eligibility.batch.links import route
-from eligibility.batch.scan import Segments, plan_parts, scan_part
+from eligibility.batch.scan import Segments, plan_parts, scan_part, unread_files
 from eligibility.batch.workdir import ScanLayout
 from eligibility.errors import InputError
+from eligibility.pipeline import resolve_policy
+from eligibility.read_set import ReadSet
 
 
 @pytest.mark.parametrize(
@@ -100,23 +102,31 @@ def test_a_truncated_gzip_file_stops_the_scan_with_its_name(tmp_path: Path) -> N
         list(reader)
 
 
-def test_groups_hold_exactly_each_patients_resources(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reads", ["everything", "policy"])
+def test_groups_hold_exactly_each_patients_resources(reads: str, tmp_path: Path) -> None:
     export = tmp_path / "export"
     write_export(export, 12, seed=5)
     files = find_export_files(export)
-    layout = ScanLayout.fresh(tmp_path / "work", files, Segments(3))
-    for part in plan_parts(files, 64 << 10):  # many parts per file: numbering across ranges is exercised
-        layout.parts.append(scan_part(part, files[part.file_index], layout.runs_dir, layout.segments))
-    assert len(layout.parts) > len(files)
+    read_set = ReadSet.everything() if reads == "everything" else ReadSet.for_policy(resolve_policy(None))
+    unread = unread_files(files, read_set)
+    layout = ScanLayout.fresh(tmp_path / "work", files, Segments(3), read_set.key, unread)
+    # Many parts per file: numbering across ranges is exercised.
+    for part in plan_parts(files, 64 << 10, skip=frozenset(unread)):
+        layout.parts.append(scan_part(part, files[part.file_index], layout.runs_dir, layout.segments, read_set))
+    assert len(layout.parts) > len(files) - len(unread)
     layout.save()
-    layout = ScanLayout.load(tmp_path / "work", files)
+    assert ScanLayout.load(tmp_path / "work", files, ReadSet.everything().key if reads == "policy" else "x") is None
+    layout = ScanLayout.load(tmp_path / "work", files, read_set.key)
     assert layout is not None
+    assert [files[i].name for i in layout.unread] == [files[i].name for i in unread]
 
     medications = {f"Medication/{r['id']}": r for r in shared_resources() if r["resourceType"] == "Medication"}
     expected = {
         f"Patient/{p.resources[0]['id']}": sorted(
-            [orjson.dumps(r) for r in p.resources]
+            line
+            for line in [orjson.dumps(r) for r in p.resources]
             + [orjson.dumps(medications[f"Medication/{m}"]) for m in p.medication_ids]
+            if read_set.reads(orjson.loads(line)["resourceType"], orjson.loads(line), line)
         )
         for p in iter_patients(12, seed=5)
     }
@@ -129,5 +139,30 @@ def test_groups_hold_exactly_each_patients_resources(tmp_path: Path) -> None:
         for line, (part, number) in zip(group.lines, group.sources, strict=True):
             name, _, at = layout.source(part, number).partition(" line ")
             assert file_lines[name][int(at) - 1] == line
-    assert layout.unlinked() == {"Practitioner": 20, "Organization": 5}
+    if reads == "everything":
+        assert unread == [] and layout.not_read() == {}
+        assert layout.unlinked() == {"Practitioner": 20, "Organization": 5}
+    else:
+        never_read = ["Claim", "DiagnosticReport", "DocumentReference", "ExplanationOfBenefit", "Immunization"]
+        assert {files[i].name for i in unread} == {f"{t}.ndjson" for t in [*never_read, "Organization", "Practitioner"]}
+        assert layout.not_read().keys() == {"Observation", "Encounter"}
+        assert layout.unlinked() == {}
     assert shared.unused() == len(medications) - len(shared.used)
+
+
+def test_a_file_whose_name_does_not_say_its_type_is_scanned(tmp_path: Path) -> None:
+    """Only a file named for an unread type whose first line is of that type is left unopened."""
+    subject = {"reference": "Patient/p"}
+    pain = {"resourceType": "Observation", "code": {"coding": [{"code": "72514-3"}]}, "subject": subject}
+    lines = {
+        "Claim.ndjson": {"resourceType": "Claim", "patient": {"reference": "Patient/p"}},
+        "Claim.2.ndjson": pain,  # mislabelled
+        "part-0001.ndjson": {"resourceType": "Claim", "patient": {"reference": "Patient/p"}},  # no type in the name
+        "Observation.ndjson": pain,
+    }
+    for name, resource in lines.items():
+        (tmp_path / name).write_bytes(orjson.dumps(resource) + b"\n")
+    (tmp_path / "DocumentReference.ndjson").write_bytes(b"")  # empty: nothing to read either
+    files = find_export_files(tmp_path)
+    read_set = ReadSet.for_policy(resolve_policy(None))
+    assert sorted(files[i].name for i in unread_files(files, read_set)) == ["Claim.ndjson", "DocumentReference.ndjson"]

@@ -16,7 +16,7 @@ from .crashing import CRASH_MARKER_ENV, evaluate_or_die
 
 def test_the_crashing_patient_is_rejected_and_the_others_decided(
     clean_export: Path,
-    expected: dict[str, dict[str, object]],
+    expected_read: dict[str, dict[str, object]],
     audit: SessionFactory,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -33,11 +33,11 @@ def test_the_crashing_patient_is_rejected_and_the_others_decided(
     assert rejected["error"]["type"] == "EngineError"
     assert "worker process died" in rejected["error"]["message"]
     decided = {d["patient"]["reference"]: d for d in ndjson(out)}
-    assert set(decided) == set(expected) - {f"Patient/{victim}"}
+    assert set(decided) == set(expected_read) - {f"Patient/{victim}"}
     for reference, record in decided.items():
         record.pop("decision_id")
         record.pop("evaluated_at")
-        assert record == expected[reference]
+        assert record == expected_read[reference]
     assert (summary.decided, summary.rejected, summary.crashed) == (PATIENTS - 1, 1, 1)
     assert len(audit_records(audit, "decision")) == PATIENTS - 1
     assert len(audit_records(audit, "rejection")) == 1
