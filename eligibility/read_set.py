@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from fhir_adapters.models import READ_TYPES
 
 from .derive.reads import CODED_READS
@@ -30,8 +32,8 @@ from .policy import Policy
 
 __all__ = ["ReadSet"]
 
-# A `"code": "<string>"` member. Lines with a backslash are checked on the parsed resource instead,
-# because JSON escapes could spell a key or a code in a way this pattern does not see.
+# A `"code": "<string>"` member. A line with a backslash is matched once re-serialised by orjson, which
+# writes keys and codes without escapes, since JSON escapes could spell them so that this does not match.
 _CODE_MEMBER = re.compile(rb'"code"\s*:\s*"([^"\\]*)"')
 
 
@@ -75,9 +77,9 @@ class ReadSet:
         wanted = self.codes.get(resource_type)
         if wanted is None:
             return True
-        if b"\\" not in line:
-            return any(code in wanted for code in _CODE_MEMBER.findall(line))
-        return any(code.encode("utf-8") in wanted for code in _codes_in(resource))
+        if b"\\" in line:
+            line = orjson.dumps(resource)
+        return any(code in wanted for code in _CODE_MEMBER.findall(line))
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -90,15 +92,3 @@ def _strings(value: Any) -> Iterator[str]:
         for item in value:
             yield from _strings(item)
 
-
-def _codes_in(value: Any) -> Iterator[str]:
-    """Every string `code` member anywhere in a parsed resource."""
-    if isinstance(value, dict):
-        for name, item in value.items():
-            if name == "code" and isinstance(item, str):
-                yield item
-            else:
-                yield from _codes_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _codes_in(item)
