@@ -79,7 +79,19 @@ class ReadSet:
             return True
         if b"\\" in line:
             line = orjson.dumps(resource)
-        return any(code in wanted for code in _CODE_MEMBER.findall(line))
+        return not wanted.isdisjoint(_CODE_MEMBER.findall(line))
+
+    def left_out_unparsed(self, resource_type: str, line: bytes) -> bool:
+        """True when `line` is certainly, without parsing it, a `resource_type` resource that `reads` leaves
+        out: it opens with that resourceType, names no other (no contained resource, no repeated key), has no
+        escapes, is closed, and holds no code the type is read by. Any line less certain is parsed and
+        judged by `reads`, so a malformed one is still reported. `resource_type` is the file's named type."""
+        wanted = self.codes.get(resource_type)
+        if wanted is None or not line.startswith(b'{"resourceType":"%s"' % resource_type.encode()):
+            return False
+        if b"\\" in line or not line.endswith(b"}") or line.count(b'"resourceType"') != 1:
+            return False
+        return wanted.isdisjoint(_CODE_MEMBER.findall(line))
 
 
 def _strings(value: Any) -> Iterator[str]:

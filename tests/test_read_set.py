@@ -125,3 +125,23 @@ def test_a_value_set_with_icd10_codes_cannot_filter_lines() -> None:
     broken["pain_score"] = {**broken["pain_score"], "icd10": ["R52"]}
     with pytest.raises(PolicyError, match="ICD-10"):
         ReadSet.for_policy(type(policy)(**{**policy.__dict__, "valuesets": broken}))
+
+
+def test_a_line_is_left_out_unparsed_only_when_that_is_certain(read_set: ReadSet) -> None:
+    vitals = b'{"resourceType":"Observation","id":"v","code":{"coding":[{"code":"39156-5"}]},"status":"final"}'
+    assert read_set.left_out_unparsed("Observation", vitals)
+    uncertain = {
+        "a code the policy reads": vitals.replace(b"39156-5", b"72514-3"),
+        "another type than the file's": vitals.replace(b"Observation", b"Condition", 1),
+        "a longer type name": vitals.replace(b"Observation", b"ObservationDefinition", 1),
+        "resourceType not first": b'{"id":"v",' + vitals[1:].replace(b',"id":"v"', b""),
+        "a contained or repeated resourceType": vitals[:-1] + b',"contained":[{"resourceType":"Condition"}]}',
+        "escapes": vitals.replace(b"final", b"fin\\u0061l"),
+        "cut off": vitals[:-10],
+    }
+    for why, line in uncertain.items():
+        assert not read_set.left_out_unparsed("Observation", line), why
+    # Types read whatever their codes are never left out unparsed.
+    condition = vitals.replace(b"Observation", b"Condition", 1)
+    assert not read_set.left_out_unparsed("Condition", condition)
+    assert not ReadSet.everything().left_out_unparsed("Observation", vitals)

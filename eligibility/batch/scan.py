@@ -111,8 +111,13 @@ def scan_part(part: Part, file: ExportFile, runs_dir: Path, segments: Segments, 
     """Parse every line of one part and route the ones `read_set` keeps (runs in a worker process)."""
     writer = RunWriter(runs_dir, f"part-{part.index:05d}", segments.count, RUN_BYTES)
     result = PartResult(part, writer.runs, 0)
+    named = named_type(file) or ""  # "": no type in the name, every line is parsed
     with LineReader(file, part.start, part.end) as reader:
         for line_no, line in reader:
+            if read_set.left_out_unparsed(named, line):  # most vitals and visits: not even parsed
+                result.resources[named] += 1
+                result.not_read[named] += 1
+                continue
             try:
                 resource = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
