@@ -189,7 +189,14 @@ def append_records(
 # --- the record kinds -------------------------------------------------------------------------
 
 
-def _decision_record(decision: Decision, canonical_input: bytes, *, actor: str, channel: str) -> NewRecord:
+def _decision_record(
+    decision: Decision,
+    canonical_input: bytes,
+    *,
+    actor: str,
+    channel: str,
+    record: Mapping[str, object] | None = None,
+) -> NewRecord:
     input_sha256 = sha256_hex(canonical_input)
     if decision.input_sha256 != input_sha256:
         raise AuditError(
@@ -203,7 +210,7 @@ def _decision_record(decision: Decision, canonical_input: bytes, *, actor: str, 
         decision_id=decision.decision_id,
         patient_ref=decision.patient.reference,
         input_sha256=input_sha256,
-        payload={"decision": decision.to_json_dict()},
+        payload={"decision": decision.to_json_dict() if record is None else record},
     )
 
 
@@ -240,8 +247,16 @@ class PendingAppend:
     records: list[NewRecord] = field(default_factory=list)
     inputs: list[bytes] = field(default_factory=list)
 
-    def add_decision(self, decision: Decision, canonical_input: bytes, *, actor: str, channel: str) -> None:
-        self.records.append(_decision_record(decision, canonical_input, actor=actor, channel=channel))
+    def add_decision(
+        self,
+        decision: Decision,
+        canonical_input: bytes,
+        *,
+        actor: str,
+        channel: str,
+        record: Mapping[str, object] | None = None,  # decision.to_json_dict(), when the caller has it already
+    ) -> None:
+        self.records.append(_decision_record(decision, canonical_input, actor=actor, channel=channel, record=record))
         self.inputs.append(canonical_input)
 
     def add_rejection(

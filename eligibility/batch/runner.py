@@ -284,7 +284,7 @@ class _Recorder:
         for item, result in zip(chunk.items, results, strict=True):
             if isinstance(result, Evaluated):
                 self._check_same_engine(result)
-                decisions.append(result.decision.to_json_dict())
+                decisions.append(result.record)
             else:
                 rejections.append(self._rejection(item, result))
         first_decision = next((r.decision.decision_id for r in results if isinstance(r, Evaluated)), None)
