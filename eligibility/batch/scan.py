@@ -62,7 +62,7 @@ class PartResult:
     part: Part
     runs: list[Run]
     lines: int  # physical lines in the part: numbers the next part of the same file
-    resources: Counter[str] = field(default_factory=Counter)  # parsed resources by type
+    resources: Counter[str] = field(default_factory=Counter)  # resources by type (parsed, or left out unparsed)
     not_read: Counter[str] = field(default_factory=Counter)  # ... that the read set left out
     unlinked: Counter[str] = field(default_factory=Counter)  # resources of no patient, by type
     bad_lines: int = 0

@@ -24,7 +24,7 @@ class BatchSummary:
     scan_reused: bool = False
     read_all: bool = False  # --read-all: every line read, not only what the policy reads
     unread_files: dict[str, int] = field(default_factory=dict)  # file name -> bytes, not opened: types never read
-    resources: Counter[str] = field(default_factory=Counter)  # parsed, in the files that were scanned
+    resources: Counter[str] = field(default_factory=Counter)  # by type, in the files that were opened
     not_read: Counter[str] = field(default_factory=Counter)  # ... of them, left out by the read set
     unlinked: Counter[str] = field(default_factory=Counter)  # resources of no patient, by type
     shared: int = 0  # Medication / Substance lines
@@ -77,7 +77,8 @@ def summary_table(summary: BatchSummary) -> Table:
         types = ", ".join(sorted({name.split(".", 1)[0] for name in summary.unread_files}))
         share = _share(unread_bytes, summary.export_bytes)
         table.add_row("  not opened", f"{unread_bytes / 1e6:,.1f} MB", share, types)
-    table.add_row("resources parsed", f"{sum(summary.resources.values()):,}", "", "")
+    opened = "" if summary.read_all else "in the files opened"
+    table.add_row("resources", f"{sum(summary.resources.values()):,}", "", opened)
     if not summary.read_all:
         left_out = ", ".join(f"{kind} {count:,}" for kind, count in summary.not_read.most_common())
         note = f"no code the policy reads: {left_out}" if left_out else ""
