@@ -123,7 +123,7 @@ def per_patient_costs(count: int = 150) -> dict[str, float]:
 
     records = [p.resources + [medications[m] for m in p.medication_ids] for p in iter_patients(count, seed=99)]
     raws = [bundle(resources) for resources in records]
-    read = [bundle([r for r in rs if read_set.reads(r["resourceType"], r, orjson.dumps(r))]) for rs in records]
+    read = [bundle([r for r in rs if read_set.reads_resource(r)]) for rs in records]
     parsed = [prepare(raw) for raw in read]
 
     def timed(run: Any) -> float:

@@ -81,6 +81,10 @@ class ReadSet:
             line = orjson.dumps(resource)
         return not wanted.isdisjoint(_CODE_MEMBER.findall(line))
 
+    def reads_resource(self, resource: dict[str, Any]) -> bool:
+        """`reads` for a resource not read from a line (a Bundle entry, a test fixture)."""
+        return self.reads(str(resource.get("resourceType")), resource, orjson.dumps(resource))
+
     def left_out_unparsed(self, resource_type: str, line: bytes) -> bool:
         """True when `line` is certainly, without parsing it, a `resource_type` resource that `reads` leaves
         out: it opens with that resourceType, names no other (no contained resource, no repeated key), has no

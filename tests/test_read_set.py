@@ -31,7 +31,7 @@ def _reduce(bundle: dict[str, Any], read_set: ReadSet) -> tuple[dict[str, Any], 
     kept, dropped = [], 0
     for entry in bundle.get("entry", []):
         resource = entry.get("resource")
-        if resource is None or read_set.reads(resource["resourceType"], resource, orjson.dumps(resource)):
+        if resource is None or read_set.reads_resource(resource):
             kept.append(entry)
         else:
             dropped += 1

@@ -37,7 +37,7 @@ def single_patient_decisions(
     for patient in iter_patients(count, seed=seed):
         resources = patient.resources + [medications[m] for m in patient.medication_ids]
         if read_set is not None:
-            resources = [r for r in resources if read_set.reads(r["resourceType"], r, orjson.dumps(r))]
+            resources = [r for r in resources if read_set.reads_resource(r)]
         decision = decide(patient_bundle(resources), as_of=AS_OF, decision_id="single", evaluated_at="now")
         decided[decision.patient.reference] = decision.clinical_content()
     return decided

@@ -126,7 +126,7 @@ def test_groups_hold_exactly_each_patients_resources(reads: str, tmp_path: Path)
             line
             for line in [orjson.dumps(r) for r in p.resources]
             + [orjson.dumps(medications[f"Medication/{m}"]) for m in p.medication_ids]
-            if read_set.reads(orjson.loads(line)["resourceType"], orjson.loads(line), line)
+            if read_set.reads_resource(orjson.loads(line))
         )
         for p in iter_patients(12, seed=5)
     }
