@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{Path('var') / 'drg-eligibility.db'}"
     audit_hmac_key: str = DEV_HMAC_KEY
     checkpoint_every: int = 100  # sign a checkpoint after this many audit records
-    default_policy: str = "drg-clinic@1.0.0"
+    default_policy: str = "drg-clinic@1.1.0"
+    # Further folders of policy versions (os.pathsep-separated), e.g. a site's own `import-rxnorm` versions;
+    # each holds <id>/<version>/manifest.json like the package's own policies/ folder.
+    policy_dirs: str | None = None
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
 
     # The HTTP service (`drg-eligibility serve`).
