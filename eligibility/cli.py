@@ -114,6 +114,92 @@ def policy_list() -> None:
         typer.echo(f"{mark} {p.key:<28} {p.sha256[:16]}  {p.title}")
 
 
+@policy_app.command("seal")
+def policy_seal(
+    directory: Annotated[Path, typer.Argument(help="A policy version's folder (<id>/<version>/).")],
+) -> None:
+    """Rewrite a draft policy version's manifest with the SHA-256 of each data file (after an edit)."""
+    from eligibility.policy import seal_policy
+
+    if not (directory / "manifest.json").is_file():
+        fail(f"{directory}: no manifest.json (give a policy version's folder)")
+    manifest = seal_policy(directory)
+    hashes = ", ".join(f"{name} {digest[:12]}…" for name, digest in manifest["files"].items())
+    typer.echo(f"sealed {manifest['id']}@{manifest['version']}: {hashes}")
+
+
+@policy_app.command("import-rxnorm")
+def policy_import_rxnorm(
+    rrf_dir: Annotated[Path, typer.Argument(help="An unpacked RxNorm release (its folder or its rrf/ folder).")],
+    source: Annotated[str, typer.Option("--from", help="The policy to extend, id@version.")],
+    version: Annotated[str, typer.Option("--version", help="The new version, e.g. 1.1.0-site1.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Where policy versions live (default: the first DRG_ELIGIBILITY_POLICY_DIRS)")
+    ] = None,
+) -> None:
+    """Write a new policy version whose product table maps every SCD/SBD/GPCK/BPCK of the release that
+    contains an ingredient of the policy (RXNCONSO.RRF and RXNREL.RRF, streamed)."""
+    from eligibility.policy import policy_roots
+    from eligibility.rxnorm_import import import_rxnorm
+
+    try:
+        base = load_policy(source)
+        roots = policy_roots()
+        report = import_rxnorm(rrf_dir, base, version, out_root=out or (roots[1] if len(roots) > 1 else roots[0]))
+    except PolicyError as exc:
+        fail(exc.one_line())
+    except OSError as exc:
+        fail(f"{rrf_dir}: {exc.strerror or exc}")
+    typer.echo(f"read {report.concepts_read:,} RXNCONSO rows and {report.relationships_read:,} RXNREL rows")
+    typer.echo(
+        f"mapped {report.products_mapped:,} products (" + ", ".join(f"{t} {n:,}" for t, n in report.by_tty.items())
+        + f"); {report.kept_from_source} entries of {base.key} kept"
+    )
+    typer.echo(f"wrote {base.id}@{version} in {report.policy_dir}")
+    if out is not None or len(policy_roots()) == 1:
+        typer.echo(f"to use it: export DRG_ELIGIBILITY_POLICY_DIRS={report.policy_dir.parent.parent}"
+                   f" and DRG_ELIGIBILITY_DEFAULT_POLICY={base.id}@{version} (or pass --policy)")
+
+
+@app.command()
+def terms(
+    paths: Annotated[list[Path], typer.Argument(help="Bundles, NDJSON files, folders of them, or Bulk Data exports.")],
+    policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
+    top: Annotated[int, typer.Option(help="Rows to print (0: all).")] = 50,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write every row to this CSV file.")] = None,
+) -> None:
+    """List the codes the policy did not recognise, most frequent first: what to map next."""
+    import csv
+
+    from eligibility.terms import collect_terms
+
+    try:
+        chosen = load_policy(policy)
+    except PolicyError as exc:
+        fail(exc.one_line())
+    report = collect_terms(paths, chosen, as_of=date.today())  # edge: as_of only bounds "active" here
+    for problem in report.problems:
+        typer.echo(f"skipped: {problem}", err=True)
+    typer.echo(f"{report.records:,} records, {report.resources:,} resources read under {chosen.key}: "
+               f"{len(report.rows):,} distinct codes not recognised")
+    shown = report.rows if top == 0 else report.rows[:top]
+    if shown:
+        typer.echo(f"{'count':>7}  {'kind':<15} {'system':<45} {'code':<14} display / seems to be   (example)")
+    for row in shown:
+        t = row.term
+        seems = f"  [seems: {row.seems}]" if row.seems else ""
+        typer.echo(f"{row.count:>7}  {t.kind:<15} {t.system or '(no system)':<45} {t.code or '-':<14} "
+                   f"{t.display or '-'}{seems}   ({row.example})")
+    if csv_out is not None:
+        with csv_out.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["count", "kind", "system", "code", "display", "seems", "example"])
+            for row in report.rows:
+                t = row.term
+                writer.writerow([row.count, t.kind, t.system, t.code, t.display, row.seems, row.example])
+        typer.echo(f"wrote {len(report.rows):,} rows to {csv_out}")
+
+
 def _register_commands() -> None:
     """Each part of the product adds its own commands, so there is one CLI mirroring the API.
 
