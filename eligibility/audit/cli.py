@@ -401,6 +401,10 @@ def _whatif_document(report: WhatIfReport) -> dict[str, Any]:
                     {"id": c.criterion, "recorded": c.recorded, "would_be": c.would_be, "why": c.reason}
                     for c in change.criteria
                 ],
+                "label_status": list(change.label) if change.label else None,
+                "actions_added": change.actions_added,
+                "actions_removed": change.actions_removed,
+                "unrecognised": change.unrecognised,
             }
             for change in report.changes
         ],
@@ -422,6 +426,13 @@ def _print_whatif(report: WhatIfReport) -> None:
             console.print(
                 f"  {criterion.criterion}: {criterion.recorded} -> {criterion.would_be}  because: {criterion.reason}"
             )
+        if change.label:
+            console.print(f"  label_status: {change.label[0]} -> {change.label[1]}")
+        for what, keys in (("action added", change.actions_added), ("action removed", change.actions_removed)):
+            for key in keys:
+                console.print(f"  {what}: {key}")
+        for item in change.unrecognised:
+            console.print(f"  not identified: {item}")
     for decision_id, error in report.failures:
         console.print(f"\n{decision_id}: [red]could not re-evaluate[/]: {error}")
     totals = Table("recorded outcome", "would be", "decisions", title="\ntotals", title_justify="left")
@@ -435,7 +446,7 @@ def _print_whatif(report: WhatIfReport) -> None:
         )
     console.print(
         f"{report.examined} examined: {report.outcomes_changed} outcome(s) would change, "
-        f"{len(report.changes) - report.outcomes_changed} with criteria changes only, {report.unchanged} unchanged, "
+        f"{len(report.changes) - report.outcomes_changed} with other changes only, {report.unchanged} unchanged, "
         f"{len(report.failures)} could not be re-evaluated"
     )
 
