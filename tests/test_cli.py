@@ -145,7 +145,7 @@ def test_policy_show_prints_id_version_hash_and_thresholds(db_url: str) -> None:
     done = cli(db_url, "policy", "show")
     out = done.stdout.decode()
     assert done.returncode == 0
-    assert "policy   drg-clinic" in out and "version  1.0.0" in out
+    assert "policy   drg-clinic" in out and "version  1.1.0" in out
     assert "pain_duration_min_months                 6" in out
     assert "sha256   " in out
     other = cli(db_url, "policy", "show", "drg-clinic@2.0.0").stdout.decode()

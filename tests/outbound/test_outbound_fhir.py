@@ -113,7 +113,7 @@ def test_guidance_names_decision_policy_outcome_and_patient() -> None:
     decision = scenario("example")
     response = guidance_response(decision, base_url=BASE + "/")
     assert response["id"] == decision.decision_id
-    assert response["moduleUri"] == "urn:drg-eligibility:policy:drg-clinic@1.0.0"
+    assert response["moduleUri"] == "urn:drg-eligibility:policy:drg-clinic@1.1.0"
     extensions = {e["url"]: next(v for k, v in e.items() if k != "url") for e in response["extension"]}
     assert extensions[f"{BASE}/StructureDefinition/drg-policy-sha256"] == decision.policy.sha256
     assert extensions[f"{BASE}/StructureDefinition/drg-input-sha256"] == decision.input_sha256
