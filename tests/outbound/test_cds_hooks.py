@@ -191,6 +191,7 @@ INDICATOR = {
     "off_label": "info",
     "antithrombotics": "info",
     "implant": "info",
+    "unrecognised": "warning",  # eligible, but an active medication nobody identified may be a missed hold
     "example_early": "warning",
     "missing_data": "warning",
     "recent_pain_missing_data": "warning",
