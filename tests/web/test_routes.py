@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -289,3 +289,26 @@ def test_pages_are_not_in_the_openapi_document_and_the_stylesheet_is_served(clie
     assert not [p for p in paths if p.startswith("/ui")]
     css = client.get("/ui/static/web.css")
     assert css.status_code == 200 and ":focus-visible" in css.text
+
+
+def test_case_page_lists_what_the_policy_could_not_identify(client: TestClient, seeded: Seeded) -> None:
+    """Spec §7: unrecognised medications and codes are shown to the specialist, with evidence links."""
+    from eligibility.service import evaluate_and_record
+
+    case = orjson.loads(
+        (Path(__file__).resolve().parents[1] / "cases" / "132-med-unrecognised-listed.json").read_bytes()
+    )
+    decision = evaluate_and_record(
+        orjson.dumps(case["bundle"]),
+        as_of=date(2026, 6, 1),
+        actor="dr.rivera",
+        channel="fhir-api",
+        session_factory=seeded.session,
+    )
+    login(client, seeded.tokens["dr.chen"])
+    page = client.get(f"/ui/decisions/{decision.decision_id}").text
+    assert "Not identified by the policy" in page and "not counted toward any criterion or checked for a hold" in page
+    assert "kratom capsules (herbal)" in page
+    assert f'href="/ui/decisions/{decision.decision_id}/resources/MedicationRequest/medrx-2"' in page
+    assert "2601723" in page
+    assert "identified by ingredient code" in page  # the gabapentin evidence says how it was identified
