@@ -26,7 +26,7 @@ import orjson
 
 from eligibility.batch.export_reader import ExportFile, LineReader, find_export_files
 from eligibility.derive.context import Context
-from eligibility.errors import InputError
+from eligibility.errors import InputError, WrongResourceTypeError
 from eligibility.facts import Coding, PatientRecord
 from eligibility.policy import Policy
 from fhir_adapters import parse_input, parse_resources
@@ -121,12 +121,44 @@ def _records(paths: Iterable[Path], report: TermsReport) -> Iterator[PatientReco
 
 def _file(path: Path, report: TermsReport) -> Iterator[PatientRecord]:
     try:
-        parsed = parse_input(path.read_bytes())
-    except (OSError, InputError) as exc:
-        report.problems.append(f"{path}: {exc.one_line() if isinstance(exc, InputError) else exc}")
+        raw = path.read_bytes()
+        parsed = parse_input(raw)
+    except OSError as exc:
+        report.problems.append(f"{path}: {exc.strerror or exc}")
+        return
+    except WrongResourceTypeError as exc:
+        # A lone MedicationRequest, Condition... (as IGs publish examples): read on its own.
+        lone = orjson.loads(raw)
+        if lone.get("resourceType") not in (*_MEDICATION_TYPES, *_CODED_TYPES):
+            report.problems.append(
+                f"{path}: a lone {lone.get('resourceType')} holds nothing this lists (medications, conditions, "
+                "procedures)"
+            )
+            return
+        yield from _alone(lone, {}, report, str(path))
+        return
+    except InputError as exc:
+        report.problems.append(f"{path}: {exc.one_line()}")
         return
     report.resources += parsed.resource_count
     yield parsed.record
+
+
+def _alone(
+    resource: dict[str, Any], medications: dict[str, dict[str, Any]], report: TermsReport, where: str
+) -> Iterator[PatientRecord]:
+    """One resource read with the Medication it references and a stand-in Patient for its subject."""
+    report.resources += 1
+    subject = str((resource.get("subject") or {}).get("reference") or "")
+    patient_id = subject.removeprefix("Patient/") if subject.startswith("Patient/") else "x"
+    group = [{"resourceType": "Patient", "id": patient_id}, resource]
+    target = medications.get(str((resource.get("medicationReference") or {}).get("reference")))
+    if target is not None:
+        group.append(target)
+    try:
+        yield parse_resources(group).record
+    except InputError as exc:
+        report.problems.append(f"{where} {resource.get('resourceType')}/{resource.get('id')}: {exc.one_line()}")
 
 
 def _export(directory: Path, report: TermsReport) -> Iterator[PatientRecord]:
@@ -144,20 +176,8 @@ def _export(directory: Path, report: TermsReport) -> Iterator[PatientRecord]:
         if not file.name.startswith(wanted):
             continue
         for resource in _lines(file, report):
-            if resource.get("resourceType") not in wanted:
-                continue
-            report.resources += 1
-            subject = str((resource.get("subject") or {}).get("reference") or "")
-            patient_id = subject.removeprefix("Patient/") if subject.startswith("Patient/") else "x"
-            group = [{"resourceType": "Patient", "id": patient_id}, resource]
-            target = medications.get(str((resource.get("medicationReference") or {}).get("reference")))
-            if target is not None:
-                group.append(target)
-            try:
-                yield parse_resources(group).record
-            except InputError as exc:
-                report.problems.append(f"{file.name} {resource.get('resourceType')}/{resource.get('id')}: "
-                                       f"{exc.one_line()}")
+            if resource.get("resourceType") in wanted:
+                yield from _alone(resource, medications, report, file.name)
 
 
 def _lines(file: ExportFile, report: TermsReport) -> Iterator[dict[str, Any]]:
