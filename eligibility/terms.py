@@ -126,7 +126,7 @@ def _file(path: Path, report: TermsReport) -> Iterator[PatientRecord]:
     except OSError as exc:
         report.problems.append(f"{path}: {exc.strerror or exc}")
         return
-    except WrongResourceTypeError as exc:
+    except WrongResourceTypeError:
         # A lone MedicationRequest, Condition... (as IGs publish examples): read on its own.
         lone = orjson.loads(raw)
         if lone.get("resourceType") not in (*_MEDICATION_TYPES, *_CODED_TYPES):
