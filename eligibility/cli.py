@@ -187,7 +187,7 @@ def terms(
         typer.echo(f"{'count':>7}  {'kind':<15} {'system':<45} {'code':<14} display / seems to be   (example)")
     for row in shown:
         t = row.term
-        seems = f"  [seems: {row.seems}]" if row.seems else ""
+        seems = f"  [seems: {row.seems}]" if row.seems and row.seems.lower() != (t.display or "").lower() else ""
         typer.echo(f"{row.count:>7}  {t.kind:<15} {t.system or '(no system)':<45} {t.code or '-':<14} "
                    f"{t.display or '-'}{seems}   ({row.example})")
     if csv_out is not None:

@@ -205,7 +205,8 @@ def render_text(decision: Decision) -> str:
     for crit in decision.criteria:
         lines.append(f"  {_MARK[crit.status]:<10} {crit.id}: {crit.reason}")
         for ev in crit.evidence[:6]:
-            bits = [b for b in (ev.date, ev.value, ev.note) if b]
+            how = f"identified by {ev.matched_by.replace('_', ' ')}" if ev.matched_by else None
+            bits = [b for b in (ev.date, ev.value, ev.note, how) if b]
             lines.append(f"             - {ev.reference}" + (f" ({', '.join(bits)})" if bits else ""))
         if len(crit.evidence) > 6:
             lines.append(f"             - … {len(crit.evidence) - 6} more")

@@ -51,6 +51,7 @@ def expected_under(case: dict[str, Any], policy: str) -> dict[str, Any]:
     criteria = {**expected["criteria"], **changes.get("criteria", {})}
     return {**expected, **changes, "criteria": criteria}
 
+
 TRIAL_CRITERIA = (
     "adult",
     "qualifying_diagnosis",
@@ -169,6 +170,23 @@ REQUIRED_TAGS = (
     "contra:Z96.82",
     "contra:dementia",
     "contra:active-cancer",
+    # policy v1.1, spec §7: every form in which EHRs send a medication, and codes without a system
+    "med:scd",
+    "med:name",
+    "med:product-code",
+    "med:sbd",
+    "med:brand-text",
+    "med:text-only",
+    "med:local-code",
+    "med:referenced-medication",
+    "med:contained",
+    "med:several-codings",
+    "med:combination",
+    "med:topical",
+    "med:topical-systemic-override",
+    "med:unrecognised",
+    "code:unmapped-system",
+    "code:oid-system",
 )
 
 
@@ -305,8 +323,15 @@ def test_case_files_are_well_formed(case_path: Path) -> None:
 
 def _check_expectation(case: dict[str, Any], exp: dict[str, Any], policy: str) -> None:
     assert set(exp) <= {
-        "outcome", "stage", "label_status", "criteria", "actions", "absent_actions", "action_details",
-        "unrecognised", "matched_by",
+        "outcome",
+        "stage",
+        "label_status",
+        "criteria",
+        "actions",
+        "absent_actions",
+        "action_details",
+        "unrecognised",
+        "matched_by",
     }, sorted(exp)
     assert exp["outcome"] in OUTCOMES
     assert exp["stage"] in ("trial", "implant")
@@ -460,6 +485,19 @@ def test_corpus_coverage() -> None:
     ]
     if (FORMER_SMOKER, False) not in smoking:
         gaps.append("former smoker -> no smoking_cessation")
+
+    under_v11 = [
+        expected_under(c, "drg-clinic@1.1.0")
+        for _, c in cases
+        if "drg-clinic@1.1.0" in (c["policy"], *c.get("expected_under", {}))
+    ]
+    if not any(e["label_status"] == "UNDETERMINED" for e in under_v11):
+        gaps.append("label_status UNDETERMINED under drg-clinic@1.1.0")
+    if not any(e.get("unrecognised") for e in under_v11):
+        gaps.append("an unrecognised item under drg-clinic@1.1.0")
+    for how in ("product_code", "name"):
+        if not any(how in e.get("matched_by", {}).values() for e in under_v11):
+            gaps.append(f"matched_by {how} under drg-clinic@1.1.0")
 
     tags = {t for _, c in cases for t in c.get("tags", [])}
     gaps += [f"tag {t}" for t in REQUIRED_TAGS if t not in tags]
