@@ -21,6 +21,7 @@ from eligibility.facts import Coding, MedicationFact
 from eligibility.medications import component_names
 from eligibility.pipeline import decide
 from eligibility.policy import load_policy
+from tests.medication_records import one_medication_record
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 V11 = load_policy("drg-clinic@1.1.0")
@@ -311,23 +312,11 @@ def test_real_world_codings_of_hold_drugs_get_their_holds(name: str, shape: str)
         "local": {"coding": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.698288", "code": "L-1", "display": name}]},
         "referenced": {"text": name},
     }[shape]
-    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1960-01-01"}
-    request: dict[str, Any] = {
-        "resourceType": "MedicationRequest",
-        "id": "m1",
-        "status": "active",
-        "intent": "order",
-        "subject": {"reference": "Patient/p1"},
-        "authoredOn": "2026-01-01",
-    }
-    entries = [patient]
     if shape == "referenced":
-        entries.append({"resourceType": "Medication", "id": "med1", "code": concept})
-        request["medicationReference"] = {"reference": "Medication/med1"}
+        medication = {"resourceType": "Medication", "id": "med1", "code": concept}
+        bundle = one_medication_record({"medicationReference": {"reference": "Medication/med1"}}, medication)
     else:
-        request["medicationCodeableConcept"] = concept
-    entries.append(request)
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in entries]}
+        bundle = one_medication_record({"medicationCodeableConcept": concept})
     wanted = _expected_hold_actions(bundle, date(2026, 6, 1))
     assert wanted, f"the test's own reading found no hold drug in {name!r}"
     decision = decide(json.dumps(bundle), as_of=date(2026, 6, 1), policy=V11, decision_id="p", evaluated_at="x")

@@ -17,6 +17,7 @@ import pytest
 from eligibility.errors import PolicyError
 from eligibility.policy import _load_directory, load_policy
 from eligibility.rxnorm_import import import_rxnorm
+from tests.medication_records import one_medication_record
 
 RELEASE = Path(__file__).parent / "fixtures" / "rxnorm"
 CLI = [sys.executable, "-c", "from eligibility.cli import main; main()"]
@@ -95,27 +96,14 @@ def test_a_site_imports_its_release_and_then_decides_with_it(tmp_path: Path) -> 
     listed = _run(["policy", "list"], env)
     assert "drg-clinic@1.1.0-site1" in listed.stdout
 
-    record = {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [
-            {"resource": {"resourceType": "Patient", "id": "p1", "birthDate": "1970-01-01"}},
-            {
-                "resource": {
-                    "resourceType": "MedicationRequest",
-                    "id": "m1",
-                    "status": "active",
-                    "intent": "order",
-                    "subject": {"reference": "Patient/p1"},
-                    "authoredOn": "2026-01-01",
-                    # a code only the site's release knows, and no display at all
-                    "medicationCodeableConcept": {
-                        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "9000132"}]
-                    },
-                }
-            },
-        ],
-    }
+    # a code only the site's release knows, and no display at all
+    record = one_medication_record(
+        {
+            "medicationCodeableConcept": {
+                "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "9000132"}]
+            }
+        }
+    )
     path = tmp_path / "record.json"
     path.write_text(json.dumps(record))
     before = json.loads(_run(["evaluate", str(path), "--as-of", "2026-06-01", "--format", "json"], env).stdout)
