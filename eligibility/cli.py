@@ -8,6 +8,7 @@ no decision was released.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -21,18 +22,65 @@ from eligibility.errors import AuditError, EligibilityError, InputError, PolicyE
 from eligibility.explain import render_text
 from eligibility.policy import installed_policies, load_policy
 from eligibility.settings import get_settings
+from eligibility.version import ENGINE_VERSION
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="drg-eligibility",
-    help="DRG stimulation candidacy decision support: evaluate FHIR records, explain, audit.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 policy_app = typer.Typer(help="Show and check the installed candidacy policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"drg-eligibility {version('drg-eligibility')} (engine {ENGINE_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """DRG stimulation candidacy decision support: evaluate FHIR records, explain, audit."""
+
+
+@app.command()
+def info() -> None:
+    """Where things are: version, default policy, audit database, key mode, data and policy folders."""
+    import hashlib
+    from importlib.metadata import version
+
+    from sqlalchemy.engine import make_url
+
+    from eligibility.policy import policy_roots
+    from eligibility.settings import DEV_HMAC_KEY
+
+    settings = get_settings()
+    typer.echo(f"version       drg-eligibility {version('drg-eligibility')} (engine {ENGINE_VERSION})")
+    typer.echo(f"environment   {settings.environment}")
+    try:
+        chosen = load_policy()
+        typer.echo(f"policy        {chosen.key} (sha256 {chosen.sha256[:16]}…), the default")
+    except PolicyError as exc:
+        typer.echo(f"policy        {settings.default_policy}: {exc.one_line()}")
+    typer.echo(f"policies      {', '.join(p.key for p in installed_policies())}")
+    typer.echo(f"policy dirs   {os.pathsep.join(str(r) for r in policy_roots())}")
+    typer.echo(f"audit trail   {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    typer.echo(f"data dir      {settings.data_dir}")
+    if settings.audit_hmac_key == DEV_HMAC_KEY:
+        mode = "development key (insecure; set DRG_ELIGIBILITY_AUDIT_HMAC_KEY outside development)"
+    else:
+        mode = f"configured key, fingerprint {hashlib.sha256(settings.audit_hmac_key.encode()).hexdigest()[:16]}"
+    typer.echo(f"signing key   {mode}")
 
 
 def parse_day(value: str | None, option: str) -> date:
@@ -216,6 +264,11 @@ def _register_commands() -> None:
 
 def main() -> None:
     _register_commands()
+    if app.registered_callback is not None:  # --help names the trail every command writes to
+        from sqlalchemy.engine import make_url
+
+        trail = make_url(get_settings().database_url).render_as_string(hide_password=True)
+        app.registered_callback.epilog = f"Audit trail: {trail} (DRG_ELIGIBILITY_DATABASE_URL; see `info`)."
     app()
 
 

@@ -150,3 +150,55 @@ def test_policy_show_prints_id_version_hash_and_thresholds(db_url: str) -> None:
     assert "sha256   " in out
     other = cli(db_url, "policy", "show", "drg-clinic@2.0.0").stdout.decode()
     assert "pain_duration_min_months                 3" in other
+
+
+def test_one_trail_whatever_folder_the_cli_runs_from(tmp_path: Path) -> None:
+    """Issue 11: the default trail is per user (platformdirs), not relative to the working directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRG_ELIGIBILITY_")}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path / "home"), "DRG_ELIGIBILITY_ACTOR": "t"}
+    outputs = []
+    for folder in ("one", "two"):
+        cwd = tmp_path / folder
+        cwd.mkdir()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "eligibility.cli",
+                "evaluate",
+                str(EXAMPLES / "crps-left-foot.json"),
+                "--as-of",
+                "2026-11-20",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            env=env,
+            cwd=cwd,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        assert not list(cwd.iterdir()), "nothing is written into the working directory"
+        info = subprocess.run(
+            [sys.executable, "-m", "eligibility.cli", "info"],
+            capture_output=True,
+            env=env,
+            cwd=cwd,
+            timeout=60,
+            text=True,
+        )
+        outputs.append(next(line for line in info.stdout.splitlines() if line.startswith("audit trail")))
+    trail = tmp_path / "data" / "drg-eligibility" / "drg-eligibility.db"
+    assert outputs[0] == outputs[1] == f"audit trail   sqlite:///{trail}"
+    assert kinds(f"sqlite:///{trail}").count("decision") == 2
+    helped = subprocess.run(
+        [sys.executable, "-m", "eligibility.cli", "--help"], capture_output=True, env=env, timeout=60, text=True
+    )
+    assert str(trail) in "".join(helped.stdout.split()), "--help names the trail"
+
+
+def test_version_and_info_answer_without_a_traceback(db_url: str) -> None:
+    done = cli(db_url, "--version")
+    assert done.returncode == 0 and done.stdout.decode().startswith("drg-eligibility ")
+    info = cli(db_url, "info").stdout.decode()
+    assert "policy        drg-clinic@1.1.0" in info and db_url in info and "development key" in info
