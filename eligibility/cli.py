@@ -128,7 +128,10 @@ def evaluate(
     if output_format == "json":
         sys.stdout.buffer.write(orjson.dumps(decision.to_json_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     else:
-        typer.echo(render_text(decision))
+        from fhir_adapters.patient_header import patient_header
+
+        header = patient_header(raw)
+        typer.echo(render_text(decision, patient=header.line(day) if header else None))
 
 
 @policy_app.command("show")

@@ -192,10 +192,15 @@ def unrecognised_sentence(decision: Decision) -> str:
 _MARK = {"met": "[met]", "not_met": "[NOT MET]", "unknown": "[unknown]", "not_applicable": "[n/a]"}
 
 
-def render_text(decision: Decision) -> str:
-    """A readable explanation for the terminal, criterion by criterion with the evidence."""
+def render_text(decision: Decision, *, patient: str | None = None) -> str:
+    """A readable explanation for the terminal, criterion by criterion with the evidence.
+
+    `patient` is the person's header line (name, MRN, birth date), read by the caller from the input:
+    the decision record itself names the patient only by reference.
+    """
     lines = [
         f"Decision {decision.decision_id} for {decision.patient.reference} as of {decision.as_of}",
+        *([f"Patient: {patient}"] if patient else []),
         f"Outcome: {decision.outcome}   stage: {decision.stage}   label: {decision.label_status}",
         f"Policy {decision.policy.id} {decision.policy.version} (sha256 {decision.policy.sha256[:12]}…), "
         f"engine {decision.engine_version}, input sha256 {decision.input_sha256[:12]}…",

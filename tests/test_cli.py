@@ -202,3 +202,11 @@ def test_version_and_info_answer_without_a_traceback(db_url: str) -> None:
     assert done.returncode == 0 and done.stdout.decode().startswith("drg-eligibility ")
     info = cli(db_url, "info").stdout.decode()
     assert "policy        drg-clinic@1.1.0" in info and db_url in info and "development key" in info
+
+
+def test_text_output_names_the_patient_json_output_does_not(db_url: str) -> None:
+    example = str(EXAMPLES / "crps-left-foot.json")
+    text = cli(db_url, "evaluate", example, "--as-of", "2026-11-20").stdout.decode().splitlines()
+    assert text[1] == "Patient: Ana Rivera · born 1978-03-14 (48 on 2026-11-20) · female"
+    record = cli(db_url, "evaluate", example, "--as-of", "2026-11-20", "--format", "json").stdout.decode()
+    assert "Rivera" not in record  # the decision record names the patient by reference only

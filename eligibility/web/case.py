@@ -20,6 +20,7 @@ from eligibility.decision import Decision
 from eligibility.derive.context import Context
 from eligibility.errors import InputError
 from eligibility.policy import load_policy
+from fhir_adapters.patient_header import PatientHeader, patient_header
 from fhir_adapters.pipeline import parse_input
 
 __all__ = ["CHANNEL", "Case", "PainPoint", "Review", "Treatment", "find_resource", "load_case", "record_read"]
@@ -65,6 +66,12 @@ class Case:
     pain: list[PainPoint]
     treatments: list[Treatment]
     pain_threshold: float  # the policy's pain_severity_min, drawn on the chart
+    patient: PatientHeader | None = None  # who the patient is, from the stored input (never stored apart)
+
+    @property
+    def patient_line(self) -> str | None:
+        """Name · MRN · birth date (age on the decision's as_of) · sex."""
+        return self.patient.line(date.fromisoformat(self.decision.as_of)) if self.patient else None
 
     @property
     def latest_review(self) -> Review | None:
@@ -134,6 +141,7 @@ def load_case(session: Session, decision_id: str) -> Case:
         pain=pain,
         treatments=treatments,
         pain_threshold=threshold,
+        patient=patient_header(canonical),
     )
 
 

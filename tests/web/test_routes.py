@@ -312,3 +312,12 @@ def test_case_page_lists_what_the_policy_could_not_identify(client: TestClient, 
     assert f'href="/ui/decisions/{decision.decision_id}/resources/MedicationRequest/medrx-2"' in page
     assert "2601723" in page
     assert "identified by ingredient code" in page  # the gabapentin evidence says how it was identified
+
+
+def test_case_page_names_the_patient_from_the_stored_input(client: TestClient, seeded: Seeded) -> None:
+    login(client, seeded.tokens["dr.chen"])
+    page = client.get(f"/ui/decisions/{seeded.decisions['example']}").text
+    assert "Ana Rivera — Decision" in page
+    assert "Ana Rivera · born 1978-03-14 (48 on 2026-11-20) · female" in page
+    baseline = client.get(f"/ui/decisions/{seeded.decisions['001-baseline-crps-foot-eligible']}").text
+    assert "Maria Okafor" in baseline and "MRN MRN-8820333" in baseline
