@@ -17,7 +17,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from eligibility.cli_support import actor_name, fail
+from eligibility.cli_support import EXIT_AUDIT, EXIT_USAGE, actor_name, fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.explain import render_text
 from eligibility.policy import installed_policies, load_policy
@@ -103,30 +103,75 @@ def read_input(path: str) -> bytes:
         raise
 
 
+def _evaluation_inputs(paths: list[str]) -> list[str]:
+    """The files `evaluate` reads: each file as given, each folder's *.json / *.ndjson files, sorted."""
+    found: list[str] = []
+    for path in paths:
+        folder = Path(path)
+        if path == "-" or not folder.is_dir():
+            found.append(path)
+            continue
+        if (folder / "Patient.ndjson").is_file() or (folder / "Patient.ndjson.gz").is_file():
+            fail(
+                f"{path} looks like a Bulk Data export (one file per resource type): "
+                f"use `drg-eligibility batch {path} --as-of YYYY-MM-DD --out decisions.ndjson`"
+            )
+        files = sorted(str(p) for p in folder.iterdir() if p.is_file() and p.suffix in (".json", ".ndjson"))
+        if not files:
+            fail(f"{path} is a folder with no .json or .ndjson record in it")
+        found += files
+    return found
+
+
 @app.command()
 def evaluate(
-    path: Annotated[str, typer.Argument(help="FHIR R4 Bundle or NDJSON file of one patient ('-' for stdin).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="FHIR R4 Bundle or NDJSON file(s) of one patient each, folders of them, or '-' (stdin)."),
+    ],
     as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="json (the decision record) or text.")] = "text",
     policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
 ) -> None:
-    """Evaluate one patient's record; the decision is recorded in the audit trail before it is shown."""
-    from eligibility.service import evaluate_and_record
+    """Evaluate each patient's record; every decision is recorded in the audit trail before it is shown.
 
+    Several files (or a folder of them) are evaluated one by one: text output separates them with a rule,
+    JSON output is one decision record per line. A Bulk Data export goes to `drg-eligibility batch`.
+    """
     if output_format not in {"json", "text"}:
         fail(f"--format must be json or text, not {output_format!r}")
     day = parse_day(as_of, "--as-of")
+    files = _evaluation_inputs(paths)
+    failed = 0
+    for index, path in enumerate(files):
+        if len(files) > 1 and output_format == "text":
+            typer.echo(("\n" if index else "") + f"── {path} " + "─" * max(0, 70 - len(path)))
+        try:
+            _evaluate_one(path, day=day, output_format=output_format, policy=policy, several=len(files) > 1)
+        except typer.Exit as exit_:
+            if len(files) == 1 or exit_.exit_code == EXIT_AUDIT:
+                raise
+            failed += 1
+    if failed:
+        typer.echo(f"drg-eligibility: {failed} of {len(files)} records were not decided (see above)", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _evaluate_one(path: str, *, day: date, output_format: str, policy: str | None, several: bool) -> None:
+    from eligibility.service import evaluate_and_record
+
     raw = read_input(path)
     try:
         decision = evaluate_and_record(raw, as_of=day, actor=actor_name(), channel="cli", policy=policy)
     except InputError as exc:
         fail(f"{path}: {exc.one_line()}")
     except AuditError as exc:
-        fail(f"no decision released: {exc.one_line()}", code=3)
+        fail(f"no decision released: {exc.one_line()}", code=EXIT_AUDIT)
     except EligibilityError as exc:
         fail(exc.one_line())
     if output_format == "json":
-        sys.stdout.buffer.write(orjson.dumps(decision.to_json_dict(), option=orjson.OPT_INDENT_2) + b"\n")
+        option = 0 if several else orjson.OPT_INDENT_2  # several: one decision record per line
+        sys.stdout.buffer.write(orjson.dumps(decision.to_json_dict(), option=option) + b"\n")
     else:
         from fhir_adapters.patient_header import patient_header
 

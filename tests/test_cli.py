@@ -210,3 +210,28 @@ def test_text_output_names_the_patient_json_output_does_not(db_url: str) -> None
     assert text[1] == "Patient: Ana Rivera · born 1978-03-14 (48 on 2026-11-20) · female"
     record = cli(db_url, "evaluate", example, "--as-of", "2026-11-20", "--format", "json").stdout.decode()
     assert "Rivera" not in record  # the decision record names the patient by reference only
+
+
+def test_evaluate_a_folder_decides_each_record_and_reports_the_bad_one(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "a.json").write_bytes((EXAMPLES / "crps-left-foot.json").read_bytes())
+    (folder / "b.json").write_bytes((EXAMPLES / "ehr-coded-medications.json").read_bytes())
+    (folder / "c.json").write_text("{")
+    done = cli(db_url, "evaluate", str(folder), "--as-of", "2026-06-01", "--format", "json")
+    assert done.returncode == 2
+    lines = done.stdout.decode().splitlines()
+    assert [json.loads(line)["patient"]["reference"] for line in lines] == ["Patient/pt-crps-1", "Patient/pt-ehr-meds"]
+    errors = done.stderr.decode().splitlines()
+    assert errors[0].startswith(f"drg-eligibility: error: {folder / 'c.json'}: not valid JSON")
+    assert errors[-1] == "drg-eligibility: 1 of 3 records were not decided (see above)"
+    assert kinds(db_url).count("decision") == 2 and kinds(db_url).count("rejection") == 1
+
+
+def test_evaluate_points_a_bulk_export_to_batch(db_url: str, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p"}\n')
+    done = cli(db_url, "evaluate", str(export))
+    assert done.returncode == 2 and "looks like a Bulk Data export" in done.stderr.decode()
+    assert "drg-eligibility batch" in done.stderr.decode() and b"Traceback" not in done.stderr
