@@ -27,6 +27,7 @@ from eligibility.audit.database import SessionFactory
 from eligibility.audit.verify import verify
 from eligibility.decision import OUTCOMES
 from eligibility.errors import InputError
+from eligibility.review_reasons import REVIEW_REASONS
 from eligibility.service import record_review
 from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record_read
 from eligibility.web.chart import pain_chart_svg
@@ -42,13 +43,7 @@ __all__ = ["REASON_CODES", "router"]
 router = APIRouter(prefix="/ui", route_class=HtmlRoute, include_in_schema=False, default_response_class=HTMLResponse)
 
 # The coded reasons a specialist picks from (the review record keeps the code; the comment says more).
-REASON_CODES = {
-    "clinical-judgement": "Clinical judgement",
-    "data-incorrect": "The record's data is incorrect or incomplete",
-    "patient-preference": "Patient preference",
-    "payer-requirement": "Payer requirement",
-    "other": "Other (explain in the comment)",
-}
+REASON_CODES = REVIEW_REASONS
 _MAX_COMMENT = 2000
 _ID = r"^[A-Za-z0-9\-.]{1,64}$"
 _DecisionId = Annotated[str, Path(pattern=_ID)]

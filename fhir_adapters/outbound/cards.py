@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eligibility.decision import ELIGIBLE_OUTCOMES, Decision
+from eligibility.review_reasons import REVIEW_REASONS
 
 from .markdown import render_detail
 from .naming import CodeSystems, local_uuid
@@ -14,11 +15,10 @@ __all__ = ["OVERRIDE_REASONS", "SUMMARY_MAX", "card_uuid", "decision_to_cards", 
 
 SUMMARY_MAX = 139  # CDS Hooks: the summary is "<140 characters"
 
-OVERRIDE_REASONS: tuple[tuple[str, str], ...] = (
-    ("clinical-judgement", "Clinical judgement differs"),
-    ("patient-preference", "Patient preference"),
-    ("data-incorrect", "Record data incorrect or incomplete"),
-    ("payer-requirement", "Payer requirement differs"),
+# The review vocabulary of the product (a card override is a review), less "agree" (not a reason to
+# override) and "other" (it needs a comment, which a CDS override carries no field for).
+OVERRIDE_REASONS: tuple[tuple[str, str], ...] = tuple(
+    (code, label) for code, label in REVIEW_REASONS.items() if code not in ("agree", "other")
 )
 
 
