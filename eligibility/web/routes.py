@@ -162,6 +162,7 @@ def worklist(
     start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     state: Annotated[str | None, Query(max_length=10)] = None,
+    patient: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     filters = Filters(
         outcome=_choice(outcome, OUTCOMES, "Outcome"),
@@ -170,6 +171,7 @@ def worklist(
         start=_day(start, "From"),
         end=_day(end, "To"),
         state=_choice(state, REVIEW_STATES, "Review state") or "awaiting",  # type: ignore[arg-type]
+        patient=(patient or "").strip() or None,
     )
     if filters.start and filters.end and filters.end < filters.start:
         raise PageError(400, "Bad date range", "The 'to' date is before the 'from' date.")

@@ -321,3 +321,16 @@ def test_case_page_names_the_patient_from_the_stored_input(client: TestClient, s
     assert "Ana Rivera · born 1978-03-14 (48 on 2026-11-20) · female" in page
     baseline = client.get(f"/ui/decisions/{seeded.decisions['001-baseline-crps-foot-eligible']}").text
     assert "Maria Okafor" in baseline and "MRN MRN-8820333" in baseline
+
+
+def test_the_worklist_names_patients_and_finds_them_by_name_or_mrn(client: TestClient, seeded: Seeded) -> None:
+    """Issue 11: a specialist can find "Maria Okafor" by name or by MRN."""
+    login(client, seeded.tokens["dr.chen"])
+    everything = client.get("/ui/worklist?state=all").text
+    assert "<strong>Maria Okafor</strong>" in everything and "<strong>Ana Rivera</strong>" in everything
+    by_name = client.get("/ui/worklist?state=all&patient=okafor").text
+    assert "Maria Okafor" in by_name and "Ana Rivera" not in by_name
+    assert seeded.decisions["001-baseline-crps-foot-eligible"][:8] in by_name
+    by_mrn = client.get("/ui/worklist?state=all&patient=MRN-8820333").text
+    assert "Maria Okafor" in by_mrn and by_mrn.count("<strong>") == by_name.count("<strong>")
+    assert "0 decisions" in client.get("/ui/worklist?state=all&patient=nobody-at-all").text
