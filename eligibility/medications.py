@@ -24,7 +24,7 @@ record that contradicts itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from eligibility.facts import Coding, MedicationFact
 
 __all__ = ["Identification", "MedicationIdentifier", "component_names"]
 
+_SEEN_MAX = 100_000  # distinct medication strings remembered per policy (a few hundred bytes each)
 INGREDIENT_CODE: MatchedBy = "ingredient_code"
 PRODUCT_CODE: MatchedBy = "product_code"
 NAME: MatchedBy = "name"
@@ -53,13 +54,34 @@ class Identification:
         return bool(self.ingredients)
 
 
-def _words_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex for whole-word, case-insensitive matches of any name (longest first)."""
-    parts = sorted({n.strip().lower() for n in names if n.strip()}, key=len, reverse=True)
-    if not parts:
-        return None
-    alternatives = "|".join(r"\s+".join(re.escape(w) for w in p.split()) for p in parts)
-    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words: letters and digits, everything else a boundary ("omega-3" is "omega", "3")."""
+    return tuple(w for w in _NOT_WORD.split(text.lower()) if w)
+
+
+class _Phrases:
+    """Whole-word, case-insensitive lookup of many names in a text: each run of 1..n words of the text
+    looked up in a dict (a regex alternation of hundreds of names costs ~0.1 ms a text; this, microseconds)."""
+
+    def __init__(self, names: Mapping[str, tuple[str, ...]]) -> None:
+        self._by_words = {_words(name): value for name, value in names.items() if _words(name)}
+        self._longest = max((len(words) for words in self._by_words), default=0)
+
+    def find(self, text: str) -> list[tuple[str, ...]]:
+        words = _words(text)
+        found = []
+        for start in range(len(words)):
+            for size in range(1, min(self._longest, len(words) - start) + 1):
+                value = self._by_words.get(words[start : start + size])
+                if value is not None:
+                    found.append(value)
+        return found
+
+    def any_in(self, text: str) -> bool:
+        return bool(self.find(text))
 
 
 _STRENGTH = re.compile(r"\s\d|\s\.\d")
@@ -92,6 +114,7 @@ class MedicationIdentifier:
         self._ingredients: dict[str, str] = dict(valuesets["rxnorm_ingredients"]["rxnorm"])
         identity = valuesets.get("medication_identity")
         self.v11 = identity is not None
+        self._seen: dict[tuple[object, ...], Identification] = {}
         if identity is None:
             self._products: dict[str, tuple[str, ...]] = {
                 code: (name,) if isinstance(name, str) else tuple(name)
@@ -105,12 +128,11 @@ class MedicationIdentifier:
         names.update({n: (n,) for n in known["names"]})
         names.update({alias: (ingredient,) for alias, ingredient in identity["ingredient_names"].items()})
         names.update({brand: tuple(ingredients) for brand, ingredients in identity["brands"].items()})
-        self._names = {k.lower(): v for k, v in names.items()}
-        self._name_pattern = _words_pattern(self._names)
+        self._names = _Phrases(names)
         self.salt_words = frozenset(w.lower() for w in identity["salt_words"])
         topical = identity["topical"]
-        self._topical_words = _words_pattern(topical["words"])
-        self._systemic_words = _words_pattern(topical["systemic_words"])
+        self._topical_words = _Phrases({w: (w,) for w in topical["words"]})
+        self._systemic_words = _Phrases({w: (w,) for w in topical["systemic_words"]})
         self._topical_routes = frozenset(topical["route_snomed"])
         self._systemic_routes = frozenset(topical["systemic_route_snomed"])
         self.code_shapes: dict[str, re.Pattern[str]] = {
@@ -124,6 +146,17 @@ class MedicationIdentifier:
         """§7 identity of one medication record; `hold_drugs` are the hold table's ingredients."""
         if not self.v11:
             return Identification(tuple(self._matcher.ingredients(med.codes, med.text)), None)
+        # The same drug strings recur across records (a batch, a clinic's formulary): remembered by what
+        # identity reads, never by the record's reference or dates.
+        key = (med.codes, med.concept_text, med.reference_display, med.form_codes, med.form_texts, hold_drugs)
+        found = self._seen.get(key)
+        if found is None:
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            found = self._seen[key] = self._identify(med, hold_drugs)
+        return found
+
+    def _identify(self, med: MedicationFact, hold_drugs: frozenset[str]) -> Identification:
         rxnorm = [c for c in med.codes if self._matcher.kind_of(c.system) == "rxnorm"]
         found: dict[str, str | None] = {}
         matched_by: MatchedBy | None = None
@@ -168,19 +201,14 @@ class MedicationIdentifier:
 
     def names_in(self, text: str) -> list[str]:
         """Every ingredient the text names (ingredients, aliases, brands), sorted."""
-        if self._name_pattern is None:
-            return []
-        found: set[str] = set()
-        for match in self._name_pattern.finditer(" ".join(text.lower().split())):
-            found.update(self._names[" ".join(match.group(0).split())])
-        return sorted(found)
+        return sorted({ingredient for value in self._names.find(text) for ingredient in value})
 
     def _is_topical(self, med: MedicationFact, sources: list[str]) -> bool:
         """Topical only on positive evidence and no systemic word or route: a doubtful form keeps its hold."""
         texts = [*sources, *med.form_texts]
         routes = {c.code for c in med.form_codes if self._matcher.kind_of(c.system) == "snomed"}
-        topical = bool(routes & self._topical_routes) or any(_has(self._topical_words, t) for t in texts)
-        systemic = bool(routes & self._systemic_routes) or any(_has(self._systemic_words, t) for t in texts)
+        topical = bool(routes & self._topical_routes) or any(self._topical_words.any_in(t) for t in texts)
+        systemic = bool(routes & self._systemic_routes) or any(self._systemic_words.any_in(t) for t in texts)
         return topical and not systemic
 
     def unmapped_kind(self, coding: Coding) -> str | None:
@@ -192,6 +220,3 @@ class MedicationIdentifier:
                 return kind
         return None
 
-
-def _has(pattern: re.Pattern[str] | None, text: str) -> bool:
-    return pattern is not None and pattern.search(" ".join(text.lower().split())) is not None

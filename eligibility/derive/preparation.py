@@ -97,8 +97,10 @@ def derive_medication_safety(ctx: Context) -> list[Finding]:
 
 
 def _conflict_note(ctx: Context, med: MedicationFact, ingredient: str) -> str:
-    identified = ", ".join(i for i, _ in ctx.identify(med).ingredients) or "nothing"
-    return f"the record's text names {ingredient} but its code identifies {identified}: confirm which drug is taken"
+    found = ctx.identify(med)
+    identified = ", ".join(i for i, _ in found.ingredients)
+    how = "its name" if found.matched_by == "name" else "its code"
+    return f"the record's text names {ingredient} but {how} identifies {identified}: confirm which drug is taken"
 
 
 def derive_smoking(ctx: Context) -> Finding:
