@@ -145,6 +145,27 @@ def load_case(session: Session, decision_id: str) -> Case:
     )
 
 
+def resource_rows(resource: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """A resource as (element path, value) rows a person can read: `code.coding[0].display` = "…".
+
+    Narrative (`text.div`) and contained resources' own narratives are left to the raw JSON view; very deep
+    nesting is cut (a hostile record must not make the page unbounded).
+    """
+    if depth > 12:
+        return [(path, "…")]
+    if isinstance(resource, dict):
+        rows: list[tuple[str, str]] = []
+        for key, value in resource.items():
+            if key == "text" and isinstance(value, dict) and "div" in value:
+                continue
+            rows += resource_rows(value, f"{path}.{key}" if path else key, depth + 1)
+        return rows
+    if isinstance(resource, list):
+        return [row for i, item in enumerate(resource) for row in resource_rows(item, f"{path}[{i}]", depth + 1)]
+    text = "true" if resource is True else "false" if resource is False else str(resource)
+    return [(path, text)]
+
+
 def find_resource(session: Session, decision_id: str, reference: str) -> dict[str, Any]:
     """The resource `reference` ("Observation/9") from the exact input the decision was made from."""
     _, _, canonical = store.load_decision(session, decision_id)

@@ -29,7 +29,7 @@ from eligibility.decision import OUTCOMES
 from eligibility.errors import InputError
 from eligibility.review_reasons import REVIEW_REASONS
 from eligibility.service import record_review
-from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record_read
+from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record_read, resource_rows
 from eligibility.web.chart import pain_chart_svg
 from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, render, signed_in, signer_of
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S
@@ -249,7 +249,14 @@ async def evidence(
     except InputError as exc:
         raise PageError(404, "Not in the record", exc.message) from exc
     pretty = orjson.dumps(resource, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode("utf-8")
-    return render(request, "evidence.html.j2", d=case.decision, reference=reference, resource_json=pretty)
+    return render(
+        request,
+        "evidence.html.j2",
+        d=case.decision,
+        reference=reference,
+        resource_json=pretty,
+        rows=resource_rows(resource)[:500],
+    )
 
 
 @router.post("/decisions/{decision_id}/review")

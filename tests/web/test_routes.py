@@ -164,7 +164,10 @@ def test_evidence_link_shows_the_resource_from_the_stored_input(client: TestClie
     decision_id = seeded.decisions["example"]
     login(client, seeded.tokens["dr.chen"])
     page = client.get(f"/ui/decisions/{decision_id}/resources/Observation/pain-1")
-    assert page.status_code == 200 and "&#34;id&#34;: &#34;pain-1&#34;" in page.text
+    assert page.status_code == 200 and "&#34;id&#34;: &#34;pain-1&#34;" in page.text  # raw JSON behind a toggle
+    assert '<details id="raw-json">' in page.text
+    # and element by element, readable
+    assert '<th scope="row" class="mono">code.coding[0].code</th><td>72514-3</td>' in page.text
     assert _records(seeded, decision_id, KIND_ACCESS)[-1].data()["purpose"] == "web-evidence"
     missing = client.get(f"/ui/decisions/{decision_id}/resources/Observation/nope")
     assert missing.status_code == 404 and "not in the record" in missing.text
@@ -193,6 +196,9 @@ def test_review_needs_csrf_a_reason_and_for_an_override_a_comment(client: TestCl
     assert incomplete.status_code == 400
     for message in ("Choose a reason", "needs the outcome", "needs a comment"):
         assert message in incomplete.text
+    # the refusal is said at the top of the page too, not only beside the form at its foot
+    top = incomplete.text.index('id="top-errors"')
+    assert top < incomplete.text.index("<h1>") and "Choose a reason" in incomplete.text[top : top + 400]
     assert _records(seeded, decision_id, KIND_REVIEW) == []
 
 
@@ -334,3 +340,22 @@ def test_the_worklist_names_patients_and_finds_them_by_name_or_mrn(client: TestC
     by_mrn = client.get("/ui/worklist?state=all&patient=MRN-8820333").text
     assert "Maria Okafor" in by_mrn and by_mrn.count("<strong>") == by_name.count("<strong>")
     assert "0 decisions" in client.get("/ui/worklist?state=all&patient=nobody-at-all").text
+
+
+def test_a_needs_review_case_offers_to_confirm_the_review_outcome(client: TestClient, seeded: Seeded) -> None:
+    from eligibility.service import evaluate_and_record
+
+    case = orjson.loads(
+        (Path(__file__).resolve().parents[1] / "cases" / "074-pacemaker-needs-review.json").read_bytes()
+    )
+    decision = evaluate_and_record(
+        orjson.dumps(case["bundle"]),
+        as_of=date(2026, 6, 1),
+        actor="dr.rivera",
+        channel="fhir-api",
+        session_factory=seeded.session,
+    )
+    assert decision.outcome == "NEEDS_REVIEW"
+    login(client, seeded.tokens["dr.chen"])
+    page = client.get(f"/ui/decisions/{decision.decision_id}").text
+    assert "Confirm the review outcome" in page and "Accept the outcome NEEDS_REVIEW" not in page
