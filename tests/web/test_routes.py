@@ -246,6 +246,7 @@ def test_dashboard_shows_the_report_numbers(client: TestClient, seeded: Seeded) 
     assert f"<dt>Reviews</dt><dd>{expected.reviews}</dd>" in page
     assert f"<dt>Overridden</dt><dd>{expected.overrides}</dd>" in page
     assert "Audit chain verified" in page
+    assert "no signed checkpoint yet" in page and "after the newest signed checkpoint" not in page  # none signed here
     with seeded.session() as session:
         queries = [r for r in store.iter_records(session, kinds=[KIND_ACCESS]) if r.decision_id is None]
     assert queries[-1].data()["purpose"] == "compliance-dashboard" and queries[-1].channel == "web"
