@@ -15,6 +15,7 @@ from eligibility.audit import store
 from eligibility.audit.checkpoints import signer_from_settings
 from eligibility.audit.models import KIND_ACCESS, KIND_REVIEW
 from eligibility.audit.verify import verify
+from eligibility.decision import Decision
 from eligibility.settings import Settings
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
 from reports.compliance import compliance_summary, load_period
@@ -298,20 +299,23 @@ def test_pages_are_not_in_the_openapi_document_and_the_stylesheet_is_served(clie
     assert css.status_code == 200 and ":focus-visible" in css.text
 
 
-def test_case_page_lists_what_the_policy_could_not_identify(client: TestClient, seeded: Seeded) -> None:
-    """Spec §7: unrecognised medications and codes are shown to the specialist, with evidence links."""
+def _submit_case(seeded: Seeded, name: str) -> Decision:
+    """A decision case's record submitted by dr.rivera as the API would (a decision of the test's own)."""
     from eligibility.service import evaluate_and_record
 
-    case = orjson.loads(
-        (Path(__file__).resolve().parents[1] / "cases" / "132-med-unrecognised-listed.json").read_bytes()
-    )
-    decision = evaluate_and_record(
+    case = orjson.loads((Path(__file__).resolve().parents[1] / "cases" / f"{name}.json").read_bytes())
+    return evaluate_and_record(
         orjson.dumps(case["bundle"]),
-        as_of=date(2026, 6, 1),
+        as_of=date.fromisoformat(case["as_of"]),
         actor="dr.rivera",
         channel="fhir-api",
         session_factory=seeded.session,
     )
+
+
+def test_case_page_lists_what_the_policy_could_not_identify(client: TestClient, seeded: Seeded) -> None:
+    """Spec §7: unrecognised medications and codes are shown to the specialist, with evidence links."""
+    decision = _submit_case(seeded, "132-med-unrecognised-listed")
     login(client, seeded.tokens["dr.chen"])
     page = client.get(f"/ui/decisions/{decision.decision_id}").text
     assert "Not identified by the policy" in page and "not counted toward any criterion or checked for a hold" in page
@@ -344,18 +348,7 @@ def test_the_worklist_names_patients_and_finds_them_by_name_or_mrn(client: TestC
 
 
 def test_a_needs_review_case_offers_to_confirm_the_review_outcome(client: TestClient, seeded: Seeded) -> None:
-    from eligibility.service import evaluate_and_record
-
-    case = orjson.loads(
-        (Path(__file__).resolve().parents[1] / "cases" / "074-pacemaker-needs-review.json").read_bytes()
-    )
-    decision = evaluate_and_record(
-        orjson.dumps(case["bundle"]),
-        as_of=date(2026, 6, 1),
-        actor="dr.rivera",
-        channel="fhir-api",
-        session_factory=seeded.session,
-    )
+    decision = _submit_case(seeded, "074-pacemaker-needs-review")
     assert decision.outcome == "NEEDS_REVIEW"
     login(client, seeded.tokens["dr.chen"])
     page = client.get(f"/ui/decisions/{decision.decision_id}").text
