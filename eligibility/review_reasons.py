@@ -20,6 +20,9 @@ REVIEW_REASONS: dict[str, str] = {
     "trial-data-incomplete": "The trial's pain data is incomplete",
     "second-opinion": "Second opinion",
     "other": "Other (explain in the comment)",
+    # CDS Hooks feedback: the EHR user accepted the card, or overrode it without one of our codes
+    "cds-accepted": "Accepted in the EHR (CDS Hooks feedback)",
+    "cds-overridden": "Overridden in the EHR (CDS Hooks feedback, no coded reason of ours)",
 }
 
 

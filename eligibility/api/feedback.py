@@ -27,6 +27,7 @@ from eligibility.api.schemas import Feedback, FeedbackRequest
 from eligibility.audit import store
 from eligibility.decision import OUTCOMES
 from eligibility.errors import AuditError, InputError
+from eligibility.review_reasons import check_reason
 from eligibility.service import record_review
 
 __all__ = ["OUTCOME_EXTENSION", "record_feedback"]
@@ -77,6 +78,8 @@ def _one(request: Request, client: CdsClient, card: IssuedCard, item: Feedback, 
         reason = item.overrideReason
         action, code = "override", reason.reason.code if reason and reason.reason else "cds-overridden"
         comment = (reason.userComment if reason else None) or ""
+        if check_reason(code) is not None:  # a code of the EHR's own: kept in the comment, not as our reason
+            comment, code = f"EHR reason {code}: {comment}".rstrip(": "), "cds-overridden"
         outcome = _named_outcome(item, index) or _FLAGGED
         if outcome == _recorded_outcome(request, card.decision_id):
             return _dismissal(request, client, card, code, comment)

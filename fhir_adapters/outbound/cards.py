@@ -18,7 +18,9 @@ SUMMARY_MAX = 139  # CDS Hooks: the summary is "<140 characters"
 # The review vocabulary of the product (a card override is a review), less "agree" (not a reason to
 # override) and "other" (it needs a comment, which a CDS override carries no field for).
 OVERRIDE_REASONS: tuple[tuple[str, str], ...] = tuple(
-    (code, label) for code, label in REVIEW_REASONS.items() if code not in ("agree", "other")
+    (code, label)
+    for code, label in REVIEW_REASONS.items()
+    if code not in ("agree", "other") and not code.startswith("cds-")
 )
 
 

@@ -128,6 +128,17 @@ def test_feedback_becomes_reviews(api: Api) -> None:
     dismissal = [r for r in records(api.engine, "access") if r.data()["purpose"] == "cds-feedback"]
     assert len(dismissal) == 1 and dismissal[0].data()["query"]["outcome"] == "overridden"
 
+    # an override reason of the EHR's own vocabulary: recorded under ours, the EHR's code kept in the comment
+    own = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "overrideReason": {"reason": {"system": "urn:ehr:reasons", "code": "ehr-77"}, "userComment": "see note"},
+        "outcomeTimestamp": "2026-11-20T10:03:00Z",
+    }
+    assert api.cds(f"{CALL}/feedback", {"feedback": [own]}).status_code == 200
+    last = records(api.engine, "review")[-1].data()
+    assert (last["reason_code"], last["comment"]) == ("cds-overridden", "EHR reason ehr-77: see note")
+
     unknown = api.cds(f"{CALL}/feedback", {"feedback": [{"card": "no-such-card", "outcome": "accepted"}]})
     assert unknown.status_code == 404 and "feedback[0].card" in unknown.json()["issue"][0]["location"]
     wrong_service = api.cds(f"{ORDER}/feedback", {"feedback": [{"card": card["uuid"], "outcome": "accepted"}]})
