@@ -61,22 +61,40 @@ def evaluate(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="json (the decision record) or text.")] = "text",
     policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
+    read_all: Annotated[
+        bool,
+        typer.Option(
+            "--read-all",
+            help="Validate every resource of a read type, not only what the policy reads "
+            "(a problem in an unread resource then rejects the record instead of a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate one patient's record; the decision is recorded in the audit trail before it is shown."""
-    from eligibility.service import evaluate_and_record
+    from eligibility.service import evaluate_and_record_result
 
     if output_format not in {"json", "text"}:
         fail(f"--format must be json or text, not {output_format!r}")
     day = parse_day(as_of, "--as-of")
     raw = read_input(path)
     try:
-        decision = evaluate_and_record(raw, as_of=day, actor=actor_name(), channel="cli", policy=policy)
+        result = evaluate_and_record_result(
+            raw,
+            as_of=day,
+            actor=actor_name(),
+            channel="cli",
+            policy=policy,
+            read_all=read_all or get_settings().read_all,
+        )
     except InputError as exc:
         fail(f"{path}: {exc.one_line()}")
     except AuditError as exc:
         fail(f"no decision released: {exc.one_line()}", code=3)
     except EligibilityError as exc:
         fail(exc.one_line())
+    decision = result.decision
+    for problem in result.unread_problems:  # on stderr: stdout is exactly the decision (--format json)
+        typer.echo(f"drg-eligibility: warning: {path}: {problem.location}: {problem.message}", err=True)
     if output_format == "json":
         sys.stdout.buffer.write(orjson.dumps(decision.to_json_dict(), option=orjson.OPT_INDENT_2) + b"\n")
     else:

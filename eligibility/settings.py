@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     checkpoint_every: int = 100  # sign a checkpoint after this many audit records
     default_policy: str = "drg-clinic@1.0.0"
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
+    # Validate every resource of a read type with the R4B models, not only what the policy reads; a
+    # problem in an unread resource then rejects the input instead of being a warning (pipeline.py).
+    read_all: bool = False
 
     # The HTTP service (`drg-eligibility serve`).
     api_base_url: str | None = None  # public URL (links, CDS JWT `aud`); default: as the request reached us

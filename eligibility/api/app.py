@@ -76,7 +76,9 @@ def create_app(
         cds = CdsVerifier(load_issuers(chosen.api_cds_issuers), max_age_s=chosen.api_cds_max_token_age_s)
         pool = evaluator
         if pool is None:
-            own = ProcessEvaluator(chosen.api_workers, timeout_s=chosen.api_evaluation_timeout_s)
+            own = ProcessEvaluator(
+                chosen.api_workers, timeout_s=chosen.api_evaluation_timeout_s, read_all=chosen.read_all
+            )
             await run_in_threadpool(own.start)  # workers ready before the first request
             pool = own
         http = fhir_client or httpx.AsyncClient(timeout=chosen.api_fhir_fetch_timeout_s, follow_redirects=False)

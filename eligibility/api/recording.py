@@ -8,6 +8,7 @@ whose record is already written, so that nothing is recorded twice.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -20,11 +21,20 @@ from eligibility.audit import store
 from eligibility.audit.database import SessionFactory
 from eligibility.decision import Decision
 from eligibility.errors import AuditError
-from eligibility.service import Rejected, read_decision, record_batch
+from eligibility.service import Evaluated, Rejected, read_decision, record_batch
+from fhir_adapters import ReadProblem
 
 _PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9_]*(\[\d+\])?)*")
 
-__all__ = ["actor_of", "channel_of", "evaluate_recorded", "read_recorded", "record_access", "record_rejection"]
+__all__ = [
+    "actor_of",
+    "channel_of",
+    "evaluate_recorded",
+    "read_recorded",
+    "record_access",
+    "record_rejection",
+    "relocated",
+]
 
 
 def channel_of(request: Request) -> str:
@@ -62,8 +72,10 @@ async def record_rejection(request: Request, error: Exception) -> None:
     request.state.audited = True
 
 
-async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, location_prefix: str = "") -> Decision:
+async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, location_prefix: str = "") -> Evaluated:
     """Evaluate in a worker, record the decision or the rejection, and only then return or raise.
+
+    The result carries the decision and the warnings about resources the policy does not read.
 
     A rejection keeps the whole body received (the envelope too, not only the bundle in it), and
     an input error found inside an envelope is located from the envelope (`location_prefix`).
@@ -85,7 +97,14 @@ async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, loc
     request.state.audited = True
     if isinstance(result, Rejected):
         raise result.error
-    return result.decision
+    return result
+
+
+def relocated(problems: tuple[ReadProblem, ...], prefix: str) -> tuple[ReadProblem, ...]:
+    """Warnings located from the envelope, as errors are (`evaluate_recorded`)."""
+    if not prefix:
+        return problems
+    return tuple(replace(problem, location=_relocate(problem.location, prefix)) for problem in problems)
 
 
 def _relocate(location: str, prefix: str) -> str:

@@ -39,6 +39,7 @@ from fhir_adapters.cds_hooks import (
     decision_to_cards,
     selects_neurostimulation,
     service_definition,
+    with_warnings,
 )
 
 __all__ = ["router"]
@@ -84,15 +85,17 @@ async def _call(request: Request, client: CdsCaller, service_id: str, hook: str)
         allowed_servers=issuer.fhir_servers,
         require_https=ctx.settings.environment not in _RELAXED,
     )
-    decision = await evaluate_recorded(request, bundle, as_of=day)
+    result = await evaluate_recorded(request, bundle, as_of=day)
+    decision = result.decision
     if hook == "patient-view" and decision.criterion("qualifying_diagnosis").status == "unknown":
         # patient-view fires on every chart opened; most patients have no pain diagnosis at all, and a
         # card for each would train clinicians to ignore the service. The decision is still recorded.
-        return JsonResponse({"cards": []})
+        return JsonResponse(with_warnings({"cards": []}, result.unread_problems))
     link = ctx.links.url(base_url(request), decision.decision_id, issued_to=client.actor)
     card = IssuedCard(card_uuid(decision.decision_id), decision.decision_id, service_id, client.actor)
     await ctx.write(remember_card, ctx.session_factory, card)
-    return JsonResponse(decision_to_cards(decision, base_url=fhir_base(request), decision_url=link))
+    cards = decision_to_cards(decision, base_url=fhir_base(request), decision_url=link)
+    return JsonResponse(with_warnings(cards, result.unread_problems))
 
 
 async def _feedback(request: Request, client: CdsCaller, service_id: str) -> JsonResponse:
