@@ -39,7 +39,7 @@ from .models import READ_TYPES, is_resource_type, validate_resource
 from .parsing import RawEntry, Submission, read_submission
 from .projection import Fact, Projector
 from .references import IndexedEntry, ResourceIndex, identity_of
-from .unread import ReadFilter, ReadProblem, check_id, check_unread_references
+from .unread import ReadFilter, ReadProblem, UnreadChecker, check_id
 
 __all__ = ["ParsedInput", "ReadFilter", "ReadProblem", "parse_input", "parse_resources"]
 
@@ -135,9 +135,9 @@ def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
     problems.extend(
         ReadProblem(at, "another resource has the same identity; neither is cited", "duplicate") for at in duplicates
     )
-    patient_key = patients[0].identity or ""
+    checker = UnreadChecker(index, patients[0].identity or "", problems)
     for item, body in unread:
-        check_unread_references(item, body, index, patient_key, problems)
+        checker.check(item, body)
     projector = Projector(index, patients[0], warnings)
     facts = _Facts()
     read_count = 0

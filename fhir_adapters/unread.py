@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from .references import IndexedEntry, ResourceIndex, reference_type
 
-__all__ = ["ReadFilter", "ReadProblem", "check_id", "check_unread_references"]
+__all__ = ["ReadFilter", "ReadProblem", "UnreadChecker", "check_id"]
 
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 # A `"reference":"…"` member of an entry serialised by orjson (no spaces; escaped ones are skipped).
@@ -57,38 +57,53 @@ def check_id(item: IndexedEntry, problems: list[ReadProblem]) -> None:
         )
 
 
-def check_unread_references(
-    item: IndexedEntry, body: bytes, index: ResourceIndex, patient_key: str, problems: list[ReadProblem]
-) -> None:
-    """The patient link and the in-submission references of one unread resource (`body`: its entry's JSON)."""
-    locator = item.raw.locator
-    checked: set[str] = set()
-    for field in _PATIENT_LINKS:
-        link = item.resource.get(field)
-        literal = link.get("reference") if isinstance(link, dict) else None
-        if not isinstance(literal, str) or reference_type(literal) not in ("Patient", None):
-            continue  # no literal link, or a Group / Location: not a patient link
-        checked.add(literal)
-        target = index.resolve(literal, item.resource, locator)
-        where = locator.at(f"{field}.reference")
-        if target is None:
-            problems.append(
-                ReadProblem(where, f"{field} reference {literal!r} does not resolve in this record", "not-found")
-            )
-        elif target.resource_type == "Patient" and target.key != patient_key:
-            problems.append(
-                ReadProblem(
-                    where, f"{field} reference {literal!r} is not the record's Patient {patient_key}", "not-found"
-                )
-            )
-    if b'"reference":"' not in body:
-        return
-    for found in _REFERENCE.findall(body):
-        literal = found.decode("utf-8")
-        if literal in checked or not literal.startswith(("#", "urn:uuid:")) or literal == "#":
-            continue  # '#' alone is the container itself
-        checked.add(literal)
-        if index.resolve(literal, item.resource, locator) is None:
-            problems.append(
-                ReadProblem(locator.at(), f"reference {literal!r} does not resolve in this record", "not-found")
-            )
+class UnreadChecker:
+    """Checks the references of the unread resources of one submission against its index.
+
+    A chart's hundred vitals all name the same Patient: each literal is resolved once (except
+    '#contained' ones, which depend on the resource they are written in).
+    """
+
+    def __init__(self, index: ResourceIndex, patient_key: str, problems: list[ReadProblem]) -> None:
+        self._index = index
+        self._patient_key = patient_key
+        self._problems = problems
+        self._resolved: dict[str, str | None] = {}  # literal -> resource key, None when it does not resolve
+
+    def _key(self, literal: str, item: IndexedEntry) -> str | None:
+        if literal.startswith("#"):
+            target = self._index.resolve(literal, item.resource, item.raw.locator)
+            return None if target is None else target.key
+        if literal not in self._resolved:
+            target = self._index.resolve(literal, None, item.raw.locator)
+            self._resolved[literal] = None if target is None else target.key
+        return self._resolved[literal]
+
+    def check(self, item: IndexedEntry, body: bytes) -> None:
+        """The patient link and the in-submission references of one unread resource (`body`: its entry's JSON)."""
+        locator = item.raw.locator
+        checked: set[str] = set()
+        for field in _PATIENT_LINKS:
+            link = item.resource.get(field)
+            literal = link.get("reference") if isinstance(link, dict) else None
+            if not isinstance(literal, str) or reference_type(literal) not in ("Patient", None):
+                continue  # no literal link, or a Group / Location: not a patient link
+            checked.add(literal)
+            key = self._key(literal, item)
+            where = locator.at(f"{field}.reference")
+            if key is None:
+                message = f"{field} reference {literal!r} does not resolve in this record"
+                self._problems.append(ReadProblem(where, message, "not-found"))
+            elif key.startswith("Patient/") and key != self._patient_key:
+                message = f"{field} reference {literal!r} is not the record's Patient {self._patient_key}"
+                self._problems.append(ReadProblem(where, message, "not-found"))
+        if b'"reference":"#' not in body and b'"reference":"urn:uuid:' not in body:
+            return
+        for found in _REFERENCE.findall(body):
+            literal = found.decode("utf-8")
+            if literal in checked or not literal.startswith(("#", "urn:uuid:")) or literal == "#":
+                continue  # '#' alone is the container itself
+            checked.add(literal)
+            if self._key(literal, item) is None:
+                message = f"reference {literal!r} does not resolve in this record"
+                self._problems.append(ReadProblem(locator.at(), message, "not-found"))
