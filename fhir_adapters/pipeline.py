@@ -10,7 +10,8 @@ Steps, each raising a typed InputError located in the submission:
 What is read: every resource of a read type (`READ_TYPES`), or, given a `ReadFilter` (the policy's
 `ReadSet`, as batch uses), only those it keeps. The others are checked for structure (unread.py) and a
 problem in them is a `ReadProblem` warning, not an error. The canonical input is the whole submission
-either way, so the input hash, the audit trail and replay do not depend on what was read.
+either way, so the input hash, the audit trail and replay do not depend on what was read. A resource
+that validated before in this process, byte for byte, is not validated again (validated.py).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from eligibility.facts import (
 
 from .canonical import canonical_bundle, entry_body, sha256_hex
 from .locations import Locator
-from .models import READ_TYPES, is_resource_type, validate_resource
+from .models import READ_TYPES, is_resource_type
 from .parsing import RawEntry, Submission, read_submission
 from .projection import Fact, Projector
 from .references import IndexedEntry, ResourceIndex, identity_of
 from .unread import ReadFilter, ReadProblem, UnreadChecker, check_id
+from .validated import validate_once
 
 __all__ = ["ParsedInput", "ReadFilter", "ReadProblem", "parse_input", "parse_resources"]
 
@@ -104,7 +106,7 @@ def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
             reads is None or resource_type == "Patient" or reads.reads(resource_type, resource, body)
         )
         if read:
-            validate_resource(resource, raw.locator.at)
+            validate_once(resource, body, raw.locator.at)
             if identity is None:
                 raise InvalidResourceError(
                     f"{resource_type} has neither an id nor a urn:uuid fullUrl; its facts could not be cited",
