@@ -24,7 +24,7 @@ LOINC, SNOMED, CPT = "http://loinc.org", "http://snomed.info/sct", "http://www.a
 RXNORM, ICD10 = "http://www.nlm.nih.gov/research/umls/rxnorm", "http://hl7.org/fhir/sid/icd-10-cm"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition"
-PATIENT = "Patient/chart-1"
+EHR_IDS = "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268"
 PRACTITIONER = {"reference": "Practitioner/dr-lee", "display": "Dr. Ana Lee"}
 ORGANIZATION = {"reference": "Organization/clinic-1", "display": "Riverside Family Medicine"}
 
@@ -52,8 +52,10 @@ def coding(system: str, code: str, display: str) -> dict[str, Any]:
 
 
 class Chart:
-    def __init__(self, today: date) -> None:
+    def __init__(self, today: date, patient_id: str) -> None:
         self.today = today
+        self.patient_id = patient_id
+        self.patient = {"reference": f"Patient/{patient_id}"}
         self.resources: list[dict[str, Any]] = []
 
     def day(self, days_ago: int, time: str = "") -> str:
@@ -65,7 +67,7 @@ class Chart:
                 "resourceType": resource_type,
                 "id": ident,
                 "meta": {"profile": [f"{US_CORE}/{profile}"], "lastUpdated": self.day(0, "T08:00:00Z")},
-                "identifier": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.798268", "value": ident.upper()}],
+                "identifier": [{"system": EHR_IDS, "value": f"{ident.upper()}-{self.patient_id}"}],
                 **fields,
             }
         )
@@ -78,7 +80,7 @@ class Chart:
             status="final",
             category=[{"coding": [{"system": CATEGORY, "code": category, "display": category.title()}]}],
             code=concept,
-            subject={"reference": PATIENT},
+            subject=self.patient,
             encounter={"reference": f"Encounter/visit-{days_ago // 25 % 30}"},
             effectiveDateTime=self.day(days_ago, "T09:30:00-05:00"),
             issued=self.day(days_ago, "T10:02:11.000-05:00"),
@@ -87,11 +89,12 @@ class Chart:
         )
 
 
-def record(today: date | None = None) -> dict[str, Any]:
-    chart = Chart(today or date.today())
+def record(today: date | None = None, patient_id: str = "chart-1") -> dict[str, Any]:
+    """The chart; another `patient_id` changes every resource's bytes (a chart never seen before)."""
+    chart = Chart(today or date.today(), patient_id)
     chart.add(
         "Patient",
-        "chart-1",
+        patient_id,
         "us-core-patient",
         extension=[
             {
@@ -133,7 +136,7 @@ def record(today: date | None = None) -> dict[str, Any]:
             ],
             code=coding(system, code, display),
             bodySite=[coding(SNOMED, "56459004", "Foot structure")] if ident == "dx-crps" else [],
-            subject={"reference": PATIENT},
+            subject=chart.patient,
             onsetDateTime=chart.day(days_ago),
             recordedDate=chart.day(days_ago - 3),
         )
@@ -184,7 +187,7 @@ def record(today: date | None = None) -> dict[str, Any]:
                 }
             },
             type=[coding(SNOMED, "185349003", "Encounter for check up")],
-            subject={"reference": PATIENT},
+            subject=chart.patient,
             participant=[{"individual": PRACTITIONER}],
             period={"start": chart.day(n * 25, "T09:00:00-05:00"), "end": chart.day(n * 25, "T09:40:00-05:00")},
             serviceProvider=ORGANIZATION,
@@ -209,7 +212,7 @@ def record(today: date | None = None) -> dict[str, Any]:
             status=status,
             intent="order",
             medicationCodeableConcept=coding(RXNORM, rxnorm, name),
-            subject={"reference": PATIENT},
+            subject=chart.patient,
             authoredOn=chart.day(days_ago),
             requester=PRACTITIONER,
             dosageInstruction=[
@@ -231,7 +234,7 @@ def record(today: date | None = None) -> dict[str, Any]:
             "us-core-procedure",
             status="completed",
             code=coding(CPT, code, display),
-            subject={"reference": PATIENT},
+            subject=chart.patient,
             performedDateTime=chart.day(days_ago),
             performer=[{"actor": PRACTITIONER}],
         )
@@ -244,7 +247,7 @@ def record(today: date | None = None) -> dict[str, Any]:
                 "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "active", "Active"
             ),
             code={"text": display},
-            patient={"reference": PATIENT},
+            patient=chart.patient,
         )
     chart.add(
         "Immunization",
@@ -252,7 +255,7 @@ def record(today: date | None = None) -> dict[str, Any]:
         "us-core-immunization",
         status="completed",
         vaccineCode=coding("http://hl7.org/fhir/sid/cvx", "158", "influenza, injectable, quadrivalent"),
-        patient={"reference": PATIENT},
+        patient=chart.patient,
         occurrenceDateTime=chart.day(70),
         primarySource=True,
     )
