@@ -7,6 +7,7 @@ an evaluator (e.g. a pool running a test hook) or an HTTP client for the CDS cli
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -92,6 +93,12 @@ def create_app(
             http=http,
             software_version=_software_version(),
         )
+        if evaluator is None:
+            # Out of the cyclic collector's reach: what is alive now (routes, models, SQLAlchemy) lives as
+            # long as the process, and full collections walked it on every few calls. Measured in the
+            # server process, CDS patient-view with the 200-entry chart: GC 1.10 -> 0.23 ms per call.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
