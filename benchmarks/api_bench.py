@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 import jwt
 import orjson
+import psutil
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 
@@ -159,6 +160,13 @@ class Server:
     base: str
     token: str
     key: ec.EllipticCurvePrivateKey
+    pid: int
+
+    def cpu_s(self) -> tuple[float, float]:
+        """CPU seconds used so far by the server process and by its evaluation workers."""
+        parent = psutil.Process(self.pid)
+        workers = sum(sum(child.cpu_times()[:2]) for child in parent.children(recursive=True))
+        return sum(parent.cpu_times()[:2]), workers
 
     def healthy(self) -> bool:
         try:
@@ -213,7 +221,7 @@ def running_server(folder: Path, workers: int) -> Iterator[Server]:
     command = [sys.executable, "-m", "uvicorn", "eligibility.api.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, env=env)
-    server = Server(base=f"http://127.0.0.1:{port}", token=token, key=key)
+    server = Server(base=f"http://127.0.0.1:{port}", token=token, key=key, pid=process.pid)
     try:
         deadline = time.monotonic() + 90
         while not server.healthy():
@@ -263,8 +271,9 @@ def in_process(sets: dict[str, list[dict[str, Any]]]) -> None:
 
 def over_http(server: Server, sets: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
     header = f"{'record':<24} {'endpoint':<34} {'clients':>7} {'calls':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
-    print(f"\n{header} {'req/s':>6} {'errors':>6}  load average")
-    print("-" * (len(header) + 30))
+    print("\nCPU ms per call: the server process / its evaluation workers / this benchmark's HTTP clients")
+    print(f"\n{header} {'req/s':>6} {'errors':>6} {'CPU ms/call':>14}  load average")
+    print("-" * (len(header) + 45))
     plans: list[tuple[str, Callable[[int], list[dict[str, Any]]]]] = []
     for name, bundles in sets.items():
         plans.append((name, lambda n, b=bundles: [b[i % len(b)] for i in range(n)]))
@@ -280,11 +289,15 @@ def over_http(server: Server, sets: dict[str, list[dict[str, Any]]], args: argpa
                     calls = server.fhir_calls([orjson.dumps(b) for b in bundles])
                 else:
                     calls = server.cds_calls([orjson.dumps(cds_body(b)) for b in bundles])
+                before, mine = server.cpu_s(), time.process_time()
                 latencies, wall, errors = asyncio.run(drive(server.base, calls, concurrency))
+                after, mine = server.cpu_s(), (time.process_time() - mine) / len(calls) * 1e3
+                parent, workers = ((after[i] - before[i]) / len(calls) * 1e3 for i in (0, 1))
                 p50, p95, p99 = (percentile(latencies, q) * 1e3 for q in (50, 95, 99))
                 print(
                     f"{label:<24} POST {endpoint:<29} {concurrency:>7} {len(latencies):>6} {p50:7.1f} {p95:7.1f} "
-                    f"{p99:7.1f} {len(latencies) / wall:6.0f} {len(errors):>6}  {load()}"
+                    f"{p99:7.1f} {len(latencies) / wall:6.0f} {len(errors):>6} {parent:4.1f}/{workers:4.1f}/{mine:4.1f}"
+                    f"  {load()}"
                 )
                 for error in errors[:3]:
                     print(f"    error {error}")
