@@ -154,10 +154,20 @@ def record_batch(
     actor: str,
     channel: str,
     session_factory: SessionFactory | None = None,
+    also: Callable[[Session], object] | None = None,
 ) -> list[Decision]:
-    """Record many results in one transaction; return the decisions only once it has committed."""
+    """Record many results in one transaction; return the decisions only once it has committed.
+
+    `also` writes more in the same transaction (a CDS card's row): one commit, all or nothing.
+    """
     pending = _records_for(results, actor=actor, channel=channel)
-    _write(session_factory, f"a batch of {len(results)} results", pending.append_to)
+
+    def write(session: Session) -> None:
+        pending.append_to(session)
+        if also is not None:
+            also(session)
+
+    _write(session_factory, f"a batch of {len(results)} results", write)
     return [result.decision for result in results if isinstance(result, Evaluated)]
 
 

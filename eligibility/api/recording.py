@@ -8,11 +8,13 @@ whose record is already written, so that nothing is recorded twice.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from eligibility.api.context import context_of
@@ -72,10 +74,18 @@ async def record_rejection(request: Request, error: Exception) -> None:
     request.state.audited = True
 
 
-async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, location_prefix: str = "") -> Evaluated:
+async def evaluate_recorded(
+    request: Request,
+    bundle: bytes,
+    *,
+    as_of: date,
+    location_prefix: str = "",
+    also: Callable[[Evaluated], Callable[[Session], object] | None] | None = None,
+) -> Evaluated:
     """Evaluate in a worker, record the decision or the rejection, and only then return or raise.
 
     The result carries the decision and the warnings about resources the policy does not read.
+    `also(result)` may give one more write for the decision's transaction (CDS Hooks: the card).
 
     A rejection keeps the whole body received (the envelope too, not only the bundle in it), and
     an input error found inside an envelope is located from the envelope (`location_prefix`).
@@ -93,6 +103,7 @@ async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, loc
         actor=actor_of(request),
         channel=channel_of(request),
         session_factory=ctx.session_factory,
+        also=None if also is None or isinstance(result, Rejected) else also(result),
     )
     request.state.audited = True
     if isinstance(result, Rejected):
