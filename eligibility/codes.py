@@ -111,7 +111,11 @@ class CodeMatcher:
         ]
         self._icd_regions = sorted(icd, key=lambda t: (t[0], -len(t[1])))
         self._ingredients: dict[str, str] = dict(valuesets["rxnorm_ingredients"]["rxnorm"])
-        self._products: dict[str, str] = dict(valuesets["rxnorm_products"]["rxnorm"])
+        # v1 product table: one ingredient per product (v1.1 maps to lists; see eligibility.medications).
+        self._products: dict[str, str] = {
+            code: name if isinstance(name, str) else name[0]
+            for code, name in valuesets["rxnorm_products"]["rxnorm"].items()
+        }
         self._classes_by_rxcui: dict[str, str] = dict(valuesets["analgesic_classes"]["rxnorm"])
         self.analgesic_class_by_ingredient: dict[str, str] = {
             self._ingredients[rxcui]: cls for rxcui, cls in self._classes_by_rxcui.items()

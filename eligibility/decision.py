@@ -18,8 +18,10 @@ __all__ = [
     "DataRequest",
     "Decision",
     "Evidence",
+    "MatchedBy",
     "PatientRef",
     "PolicyRef",
+    "Unrecognised",
 ]
 
 Status = Literal["met", "not_met", "unknown", "not_applicable"]
@@ -41,11 +43,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MatchedBy = Literal["ingredient_code", "product_code", "name"]
+
+
 class Evidence(_Model):
     reference: str
     date: str | None = None
     value: str | None = None
     note: str | None = None
+    # For a medication (policy v1.1, §7): ingredient_code | product_code | name. None otherwise.
+    matched_by: MatchedBy | None = None
 
 
 class DataRequest(_Model):
@@ -86,6 +93,16 @@ class Action(_Model):
     rule_id: str
 
 
+class Unrecognised(_Model):
+    """A fact the policy could not read (§7): an active medication nobody identified, or an ICD-10-CM /
+    CPT-shaped code under a missing or non-standard system. Listed so the clinic can map it."""
+
+    reference: str
+    system: str | None = None
+    code: str | None = None
+    text: str | None = None
+
+
 class PatientRef(_Model):
     reference: str
 
@@ -106,9 +123,10 @@ class Decision(_Model):
     input_sha256: str
     stage: Literal["trial", "implant"]
     outcome: Outcome
-    label_status: Literal["ON_LABEL", "OFF_LABEL"]
+    label_status: Literal["ON_LABEL", "OFF_LABEL", "UNDETERMINED"]
     criteria: list[Criterion]
     actions: list[Action]
+    unrecognised: list[Unrecognised] = []
     rules_fired: list[str]
     summary: str
 

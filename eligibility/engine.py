@@ -15,6 +15,7 @@ from typing import Any
 
 from eligibility.decision import ELIGIBLE_OUTCOMES, Action, Criterion, Decision, PatientRef, PolicyRef
 from eligibility.derive import Context, Finding, derive_findings
+from eligibility.derive.unrecognised import derive_unrecognised
 from eligibility.errors import EngineError
 from eligibility.explain import describe_action, summarize
 from eligibility.facts import PatientRecord
@@ -122,7 +123,9 @@ def evaluate(
         decided = {"t": "decided", "fid": len(findings) + 1, "eligible": outcome in ELIGIBLE_OUTCOMES}
         phase3 = _once(fire(policy, sid, [decided]))
         fired += phase3
-        action_hits += [(r, Finding("decided", {})) for r, _ in phase3 if r.effect.kind == "action"]
+        unrecognised = derive_unrecognised(ctx)
+        preparation = Finding("decided", {}, detail={"unrecognised": unrecognised})
+        action_hits += [(r, preparation) for r, _ in phase3 if r.effect.kind == "action"]
 
     by_criterion = {f.criterion: f for f in findings if f.criterion}
     criteria = [_criterion(cid, status[cid], status_rule[cid], by_criterion[cid]) for cid in wanted]
@@ -143,6 +146,7 @@ def evaluate(
         label_status=label,  # type: ignore[arg-type]
         criteria=criteria,
         actions=actions,
+        unrecognised=unrecognised,
         rules_fired=rules_fired,
         summary="",
     )

@@ -6,11 +6,11 @@ Clinical safety: the engine recommends and a clinician decides. Holds are always
 
 from __future__ import annotations
 
-from eligibility.decision import Action, Decision
+from eligibility.decision import Action, Decision, Evidence, Unrecognised
 from eligibility.derive.finding import Finding
 from eligibility.policy import Policy
 
-__all__ = ["describe_action", "render_text", "summarize"]
+__all__ = ["describe_action", "render_text", "summarize", "unrecognised_sentence"]
 
 OUTCOME_WORDS = {
     "ELIGIBLE_FOR_TRIAL": "appears to be a candidate for a DRG stimulation trial",
@@ -45,8 +45,12 @@ def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -
         else:
             restart = detail.get("restart", "per prescriber")
             text = f"{wording}: {med} {_days(hold_days)} before the procedure, restart {restart}."
+        if detail.get("conflict"):
+            text += f" Note: {detail['conflict']}."
         if detail.get("kind") != "prescriber" and detail.get("note"):
             note_parts.append(detail["note"])
+        if detail.get("conflict"):
+            note_parts.append(detail["conflict"])
         return Action(
             kind="hold_medication",
             category="condition",
@@ -98,10 +102,17 @@ def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -
             rule_id=rule_id,
         )
     if kind == "medication_reconciliation":
+        unrecognised = [u for u in detail.get("unrecognised", ()) if _is_medication(u.reference)]
+        description = "Reconcile all medicines, including over-the-counter drugs and supplements."
+        if unrecognised:
+            description += " Not identified by the policy, so not checked for holds: " + "; ".join(
+                f"{u.text or u.code or 'no name'} ({u.reference})" for u in unrecognised
+            ) + "."
         return Action(
             kind="medication_reconciliation",
             category="standard",
-            description="Reconcile all medicines, including over-the-counter drugs and supplements.",
+            description=description,
+            evidence=[Evidence(reference=u.reference, value=u.text, note="not identified") for u in unrecognised],
             rule_id=rule_id,
         )
     if kind == "fasting_instructions":
@@ -120,7 +131,7 @@ def summarize(decision: Decision, notes: list[str]) -> str:
     who = decision.patient.reference
     parts = [
         f"As of {decision.as_of}, {who} {OUTCOME_WORDS[decision.outcome]} "
-        f"({decision.outcome}, {decision.stage} stage, {decision.label_status.replace('_', '-').lower()})."
+        f"({decision.outcome}, {decision.stage} stage, {_label_words(decision.label_status)})."
     ]
     blocking = [c for c in decision.criteria if c.status == "not_met"]
     unknown = [c for c in decision.criteria if c.status == "unknown"]
@@ -135,19 +146,61 @@ def summarize(decision: Decision, notes: list[str]) -> str:
         parts.append("Before the procedure: " + " ".join(a.description for a in conditions))
     if decision.label_status == "OFF_LABEL":
         parts.append("Off-label use: coverage may need justification with the payer.")
+    if decision.unrecognised:
+        parts.append(unrecognised_sentence(decision))
     if notes:
         parts.append("Data notes: " + "; ".join(notes) + ".")
     parts.append("This is a recommendation; the treating clinician decides.")
     return " ".join(parts)
 
 
+def _label_words(label_status: str) -> str:
+    if label_status == "UNDETERMINED":  # v1.1: no qualifying diagnosis, no label question
+        return "label undetermined"
+    return label_status.replace("_", "-").lower()
+
+
+def _is_medication(reference: str) -> bool:
+    return reference.startswith("Medication")
+
+
+def _unrecognised_name(item: Unrecognised) -> str:
+    if item.text:
+        return item.text
+    return f"code {item.code} ({item.system or 'no system'})" if item.code else "no code or text"
+
+
+def unrecognised_sentence(decision: Decision) -> str:
+    """What the policy could not read, in one sentence (§7: named in the explanation)."""
+    meds = [u for u in decision.unrecognised if _is_medication(u.reference)]
+    codes = [u for u in decision.unrecognised if not _is_medication(u.reference)]
+    parts = []
+    if meds:
+        parts.append(
+            f"{len(meds)} active medication(s) could not be identified and were not counted toward any criterion "
+            "or checked for a hold: " + "; ".join(_unrecognised_name(u) for u in meds) + "."
+        )
+    if codes:
+        parts.append(
+            f"{len(codes)} code(s) arrived without a recognised code system and were not read: "
+            + "; ".join(f"{u.code} ({u.system or 'no system'}, {u.reference})" for u in codes)
+            + "."
+        )
+    return " ".join(parts)
+
+
 _MARK = {"met": "[met]", "not_met": "[NOT MET]", "unknown": "[unknown]", "not_applicable": "[n/a]"}
 
 
-def render_text(decision: Decision) -> str:
-    """A readable explanation for the terminal, criterion by criterion with the evidence."""
+def render_text(decision: Decision, *, patient: str | None = None) -> str:
+    """A readable explanation for the terminal, criterion by criterion with the evidence.
+
+    `patient` is the person's header line (name, MRN, birth date), read by the caller from the input:
+    the decision record itself names the patient only by reference.
+    """
     lines = [
         f"Decision {decision.decision_id} for {decision.patient.reference} as of {decision.as_of}",
+        *([f"Patient: {patient}"] if patient else []),
         f"Outcome: {decision.outcome}   stage: {decision.stage}   label: {decision.label_status}",
         f"Policy {decision.policy.id} {decision.policy.version} (sha256 {decision.policy.sha256[:12]}…), "
         f"engine {decision.engine_version}, input sha256 {decision.input_sha256[:12]}…",
@@ -157,7 +210,8 @@ def render_text(decision: Decision) -> str:
     for crit in decision.criteria:
         lines.append(f"  {_MARK[crit.status]:<10} {crit.id}: {crit.reason}")
         for ev in crit.evidence[:6]:
-            bits = [b for b in (ev.date, ev.value, ev.note) if b]
+            how = f"identified by {ev.matched_by.replace('_', ' ')}" if ev.matched_by else None
+            bits = [b for b in (ev.date, ev.value, ev.note, how) if b]
             lines.append(f"             - {ev.reference}" + (f" ({', '.join(bits)})" if bits else ""))
         if len(crit.evidence) > 6:
             lines.append(f"             - … {len(crit.evidence) - 6} more")
@@ -166,5 +220,10 @@ def render_text(decision: Decision) -> str:
     lines += ["", "Actions:" if decision.actions else "Actions: none"]
     for action in decision.actions:
         lines.append(f"  - [{action.category}] {action.description}")
+    if decision.unrecognised:
+        lines += ["", "Not identified (not counted, not checked for holds):"]
+        for item in decision.unrecognised:
+            code = f"{item.system or 'no system'}|{item.code}" if item.code else "no code"
+            lines.append(f"  ? {item.reference}: {item.text or 'no text'} ({code})")
     lines += ["", "Summary:", "  " + decision.summary]
     return "\n".join(lines)

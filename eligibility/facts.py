@@ -78,6 +78,14 @@ class MedicationFact:
     repeats: int | None  # dispenseRequest.numberOfRepeatsAllowed
     reason_codes: tuple[Coding, ...] = ()  # reasonCode, and codes of reasonReference Conditions
     text: str | None = None  # medication text / display, for supplements without RxNorm codes
+    # Name sources of spec §7 besides the codings' displays: medicationCodeableConcept.text or the
+    # Medication's code.text, then medicationReference.display.
+    concept_text: str | None = None
+    reference_display: str | None = None
+    # Dose form and route as sent (Medication.form, dosage[Instruction].route): codings and texts, so
+    # that a topical NSAID is told from an oral one (§7).
+    form_codes: tuple[Coding, ...] = ()
+    form_texts: tuple[str, ...] = ()
 
     @property
     def date(self) -> date | None:

@@ -10,7 +10,9 @@ under thresholds nobody can name.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 
 from eligibility.codes import CodeMatcher
 from eligibility.errors import PolicyError
+from eligibility.medications import MedicationIdentifier
 from eligibility.settings import get_settings
 
 __all__ = [
@@ -25,6 +28,7 @@ __all__ = [
     "Policy",
     "installed_policies",
     "load_policy",
+    "policy_roots",
     "seal_policy",
 ]
 
@@ -51,6 +55,7 @@ class Policy:
     valuesets: dict[str, Any]
     holds: dict[str, Any]
     matcher: CodeMatcher
+    identifier: MedicationIdentifier
 
     @property
     def key(self) -> str:
@@ -102,6 +107,7 @@ def _load_directory(directory: Path) -> Policy:
             )
         loaded[name] = json.loads(raw)
     valuesets = loaded["valuesets.json"]
+    matcher = CodeMatcher(valuesets)
     return Policy(
         id=manifest["id"],
         version=manifest["version"],
@@ -111,19 +117,39 @@ def _load_directory(directory: Path) -> Policy:
         thresholds=loaded["thresholds.json"],
         valuesets=valuesets,
         holds=loaded["holds.json"],
-        matcher=CodeMatcher(valuesets),
+        matcher=matcher,
+        identifier=MedicationIdentifier(valuesets, matcher),
     )
+
+
+def policy_roots() -> list[Path]:
+    """The package's own policies, then the site's folders (settings `policy_dirs`)."""
+    extra = get_settings().policy_dirs
+    return [POLICY_ROOT, *(Path(p) for p in (extra.split(os.pathsep) if extra else ()) if p)]
 
 
 @cache
 def installed_policies() -> tuple[Policy, ...]:
-    """Every policy version shipped with the product, sorted by id then version."""
-    found = [_load_directory(m.parent) for m in sorted(POLICY_ROOT.glob("*/*/manifest.json"))]
-    return tuple(sorted(found, key=lambda p: (p.id, _version_key(p.version))))
+    """Every policy version shipped with the product or installed by the site, sorted by id then version."""
+    found: dict[str, Policy] = {}
+    for root in policy_roots():
+        for manifest in sorted(root.glob("*/*/manifest.json")):
+            policy = _load_directory(manifest.parent)
+            if policy.key in found and found[policy.key].sha256 != policy.sha256:
+                raise PolicyError(
+                    f"two different policies named {policy.key}: {found[policy.key].path} and {policy.path}"
+                )
+            found.setdefault(policy.key, policy)
+    return tuple(sorted(found.values(), key=lambda p: (p.id, _version_key(p.version))))
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+def _version_key(version: str) -> tuple[tuple[int, str], ...]:
+    """"1.1.0" < "1.1.0-site1" < "1.2.0": numbers compare as numbers, a suffix after the number."""
+    key = []
+    for part in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        key.append((int(digits) if digits else 0, part[len(digits):]))
+    return tuple(key)
 
 
 def load_policy(ref: str | None = None) -> Policy:

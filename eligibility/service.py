@@ -27,8 +27,9 @@ from eligibility.audit.clock import utc_now_iso
 from eligibility.audit.database import SessionFactory
 from eligibility.audit.database import session_factory as default_session_factory
 from eligibility.decision import Decision
-from eligibility.errors import AuditError
+from eligibility.errors import AuditError, InputError
 from eligibility.pipeline import decide_parsed, prepare, resolve_policy
+from eligibility.review_reasons import check_reason
 from fhir_adapters import ReadProblem
 
 __all__ = [
@@ -242,7 +243,11 @@ def record_review(
     channel: str,
     session_factory: SessionFactory | None = None,
 ) -> store.StoredRecord:
-    """A clinician's accept / override of a decision, committed; InputError for a bad review."""
+    """A clinician's accept / override of a decision, committed; InputError for a bad review (a reason
+    outside eligibility.review_reasons, whatever the channel)."""
+    problem = check_reason(reason_code)
+    if problem is not None:
+        raise InputError(problem, location="reason_code")
     written: list[store.StoredRecord] = []
 
     def write(session: Session) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import platformdirs
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEV_HMAC_KEY", "Settings", "get_settings"]
@@ -20,10 +22,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DRG_ELIGIBILITY_", extra="ignore")
 
     environment: str = "development"  # development | test | production
-    database_url: str = f"sqlite:///{Path('var') / 'drg-eligibility.db'}"
+    # One per-user place for the embedded trail, whatever the working directory: a relative default
+    # made a second, silent trail in every folder a command ran from.
+    data_dir: Path = platformdirs.user_data_path("drg-eligibility")
+    database_url: str = ""  # default: SQLite <data_dir>/drg-eligibility.db
     audit_hmac_key: str = DEV_HMAC_KEY
     checkpoint_every: int = 100  # sign a checkpoint after this many audit records
-    default_policy: str = "drg-clinic@1.0.0"
+    default_policy: str = "drg-clinic@1.1.0"
+    # Further folders of policy versions (os.pathsep-separated), e.g. a site's own `import-rxnorm` versions;
+    # each holds <id>/<version>/manifest.json like the package's own policies/ folder.
+    policy_dirs: str | None = None
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
     # Validate every resource of a read type with the R4B models, not only what the policy reads; a
     # problem in an unread resource then rejects the input instead of being a warning (pipeline.py).
@@ -38,6 +46,12 @@ class Settings(BaseSettings):
     api_cds_issuers: str | None = None  # JSON file: trusted CDS client issuers and their public keys
     api_cds_max_token_age_s: int = 300  # CDS client JWTs: the longest lifetime (exp - iat) accepted
     api_fhir_fetch_timeout_s: float = 5.0  # total time allowed to fetch data from a CDS client's FHIR server
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'drg-eligibility.db'}"
+        return self
 
 
 @lru_cache(maxsize=1)

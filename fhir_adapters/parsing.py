@@ -51,6 +51,11 @@ class Submission:
     location: str  # where "the whole input" is, for errors about it (e.g. no Patient at all)
 
 
+
+def article(word: str) -> str:
+    """'an' before a vowel sound as written (an AllergyIntolerance, an Encounter), else 'a'."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
 def read_submission(raw: bytes | str) -> Submission:
     data = _to_bytes(raw)
     try:
@@ -73,7 +78,7 @@ def read_submission(raw: bytes | str) -> Submission:
     if not is_resource_type(resource_type):
         raise NotFHIRError(f"unknown FHIR resourceType {resource_type!r}", location="resourceType")
     raise WrongResourceTypeError(
-        f"a {resource_type} is not a patient record; send a Bundle, NDJSON or a Patient",
+        f"{article(resource_type)} {resource_type} is not a patient record; send a Bundle, NDJSON or a Patient",
         location="resourceType",
     )
 
@@ -123,7 +128,8 @@ def _from_bundle(bundle: dict[str, Any]) -> Submission:
         raise InvalidResourceError(f"Bundle.type {bundle_type!r} is not a FHIR Bundle type", location="Bundle.type")
     if bundle_type not in ACCEPTED_BUNDLE_TYPES:
         raise WrongResourceTypeError(
-            f"a {bundle_type} Bundle is not a patient record; send collection, searchset, transaction,"
+            f"{article(str(bundle_type))} {bundle_type} Bundle is not a patient record; send collection, searchset, "
+            "transaction,"
             " batch or document",
             location="Bundle.type",
         )

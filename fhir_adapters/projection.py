@@ -229,6 +229,8 @@ class Projector:
         resource = item.resource
         kind = resource["resourceType"]
         codes, text = self._drug(item)
+        concept_text, form = self._drug_names_and_form(item)
+        form_codes, form_texts = _form_and_route(resource, form)
         validity_end: date | None = None
         supply_days: float | None = None
         repeats: int | None = None
@@ -260,7 +262,23 @@ class Projector:
             repeats=repeats,
             reason_codes=codings_of_all(resource.get("reasonCode")) + self._reason_condition_codes(item),
             text=text,
+            concept_text=concept_text,
+            reference_display=_text(_get(resource, "medicationReference", "display")),
+            form_codes=form_codes,
+            form_texts=form_texts,
         )
+
+    def _drug_names_and_form(self, item: IndexedEntry) -> tuple[str | None, Any]:
+        """The drug concept's own text (not a display) and the Medication.form, when a Medication is referenced."""
+        resource = item.resource
+        text = _text(_get(resource, "medicationCodeableConcept", "text"))
+        literal = _get(resource, "medicationReference", "reference")
+        if not isinstance(literal, str):
+            return text, None
+        target = self._index.resolve(literal, resource, item.raw.locator)
+        if target is None or target.resource_type != "Medication":
+            return text, None  # _drug has raised already for a dangling reference
+        return text or _text(_get(target.resource, "code", "text")), target.resource.get("form")
 
     def _drug(self, item: IndexedEntry) -> tuple[tuple[Coding, ...], str | None]:
         """The codes and name of the drug: its own concept, or the referenced / contained Medication."""
@@ -440,6 +458,24 @@ class Projector:
             or first_day(_get(resource, "onsetPeriod", "start"))
             or first_day(resource.get("recordedDate")),
         )
+
+
+def _form_and_route(resource: dict[str, Any], form: Any) -> tuple[tuple[Coding, ...], tuple[str, ...]]:
+    """Medication.form and every dosage route / method / site as codings and texts (as sent)."""
+    concepts: list[Any] = [form]
+    for key in ("dosageInstruction", "dosage"):
+        dosages = resource.get(key)
+        if isinstance(dosages, dict):  # MedicationAdministration.dosage is a single element
+            dosages = [dosages]
+        for dosage in dosages if isinstance(dosages, list) else ():
+            if isinstance(dosage, dict):
+                concepts += [dosage.get("route"), dosage.get("method"), dosage.get("site")]
+                if isinstance(dosage.get("text"), str):
+                    concepts.append({"text": dosage["text"]})
+    found = tuple(c for concept in concepts for c in codings(concept))
+    texts = [_text(_get(concept, "text")) for concept in concepts]
+    texts += [c.display for c in found if c.display]
+    return found, tuple(t for t in texts if t)
 
 
 def _value_number(element: dict[str, Any]) -> tuple[float | None, str | None]:

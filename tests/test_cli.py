@@ -145,7 +145,7 @@ def test_policy_show_prints_id_version_hash_and_thresholds(db_url: str) -> None:
     done = cli(db_url, "policy", "show")
     out = done.stdout.decode()
     assert done.returncode == 0
-    assert "policy   drg-clinic" in out and "version  1.0.0" in out
+    assert "policy   drg-clinic" in out and "version  1.1.0" in out
     assert "pain_duration_min_months                 6" in out
     assert "sha256   " in out
     other = cli(db_url, "policy", "show", "drg-clinic@2.0.0").stdout.decode()
@@ -168,3 +168,88 @@ def test_a_bad_vitals_id_is_a_warning_on_stderr_and_read_all_rejects_it(db_url: 
     strict = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20", "--read-all")
     assert strict.returncode == 2 and where in strict.stderr.decode()
     assert kinds(db_url) == ["decision", "rejection"]
+
+
+def test_one_trail_whatever_folder_the_cli_runs_from(tmp_path: Path) -> None:
+    """Issue 11: the default trail is per user (platformdirs), not relative to the working directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRG_ELIGIBILITY_")}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path / "home"), "DRG_ELIGIBILITY_ACTOR": "t"}
+    outputs = []
+    for folder in ("one", "two"):
+        cwd = tmp_path / folder
+        cwd.mkdir()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "eligibility.cli",
+                "evaluate",
+                str(EXAMPLES / "crps-left-foot.json"),
+                "--as-of",
+                "2026-11-20",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            env=env,
+            cwd=cwd,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        assert not list(cwd.iterdir()), "nothing is written into the working directory"
+        info = subprocess.run(
+            [sys.executable, "-m", "eligibility.cli", "info"],
+            capture_output=True,
+            env=env,
+            cwd=cwd,
+            timeout=60,
+            text=True,
+        )
+        outputs.append(next(line for line in info.stdout.splitlines() if line.startswith("audit trail")))
+    trail = tmp_path / "data" / "drg-eligibility" / "drg-eligibility.db"
+    assert outputs[0] == outputs[1] == f"audit trail   sqlite:///{trail}"
+    assert kinds(f"sqlite:///{trail}").count("decision") == 2
+    helped = subprocess.run(
+        [sys.executable, "-m", "eligibility.cli", "--help"], capture_output=True, env=env, timeout=60, text=True
+    )
+    assert str(trail) in "".join(helped.stdout.split()), "--help names the trail"
+
+
+def test_version_and_info_answer_without_a_traceback(db_url: str) -> None:
+    done = cli(db_url, "--version")
+    assert done.returncode == 0 and done.stdout.decode().startswith("drg-eligibility ")
+    info = cli(db_url, "info").stdout.decode()
+    assert "policy        drg-clinic@1.1.0" in info and db_url in info and "development key" in info
+
+
+def test_text_output_names_the_patient_json_output_does_not(db_url: str) -> None:
+    example = str(EXAMPLES / "crps-left-foot.json")
+    text = cli(db_url, "evaluate", example, "--as-of", "2026-11-20").stdout.decode().splitlines()
+    assert text[1] == "Patient: Ana Rivera · born 1978-03-14 (48 on 2026-11-20) · female"
+    record = cli(db_url, "evaluate", example, "--as-of", "2026-11-20", "--format", "json").stdout.decode()
+    assert "Rivera" not in record  # the decision record names the patient by reference only
+
+
+def test_evaluate_a_folder_decides_each_record_and_reports_the_bad_one(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "a.json").write_bytes((EXAMPLES / "crps-left-foot.json").read_bytes())
+    (folder / "b.json").write_bytes((EXAMPLES / "ehr-coded-medications.json").read_bytes())
+    (folder / "c.json").write_text("{")
+    done = cli(db_url, "evaluate", str(folder), "--as-of", "2026-06-01", "--format", "json")
+    assert done.returncode == 2
+    lines = done.stdout.decode().splitlines()
+    assert [json.loads(line)["patient"]["reference"] for line in lines] == ["Patient/pt-crps-1", "Patient/pt-ehr-meds"]
+    errors = done.stderr.decode().splitlines()
+    assert errors[0].startswith(f"drg-eligibility: error: {folder / 'c.json'}: not valid JSON")
+    assert errors[-1] == "drg-eligibility: 1 of 3 records were not decided (see above)"
+    assert kinds(db_url).count("decision") == 2 and kinds(db_url).count("rejection") == 1
+
+
+def test_evaluate_points_a_bulk_export_to_batch(db_url: str, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p"}\n')
+    done = cli(db_url, "evaluate", str(export))
+    assert done.returncode == 2 and "looks like a Bulk Data export" in done.stderr.decode()
+    assert "drg-eligibility batch" in done.stderr.decode() and b"Traceback" not in done.stderr

@@ -1,11 +1,12 @@
 """The decision cases of `tests/cases/` (test vectors as data) against the engine.
 
-Each `tests/cases/NNN-slug.json` holds a FHIR R4 Bundle and the decision the `drg-clinic@1.0.0` policy
-must produce for it (spec: shared/spec/candidacy-policy.md). This module reads only those JSON files.
+Each `tests/cases/NNN-slug.json` holds a FHIR R4 Bundle and the decision its policy (`drg-clinic@1.0.0` or
+`@1.1.0`) must produce for it (spec: shared/spec/candidacy-policy.md). This module reads only those JSON files.
 
-- test_decision_case: runs `eligibility.pipeline.decide` and compares outcome, stage, label_status, each
-  criterion status, and the exact multiset of actions; every `unknown` criterion must carry a data
-  request and every criterion a reason.
+- test_decision_case: runs `eligibility.pipeline.decide` under the case's policy and under every policy of its
+  `expected_under` (v1.0 cases also run under v1.1, changed only where spec §7 says so), and compares outcome,
+  stage, label_status, each criterion status, the exact multiset of actions, the `unrecognised` references
+  and `matched_by`; every `unknown` criterion must carry a data request and every criterion a reason.
 - test_case_bundles_are_valid_r4: every bundle validates with fhir.resources R4B.
 - test_case_files_are_well_formed / test_corpus_coverage: the shape of each file, and that the corpus
   keeps covering the outcomes, criterion statuses, body sites, actions and traps it was written for.
@@ -24,6 +25,32 @@ import pytest
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 CASE_FILES = sorted(CASES_DIR.glob("[0-9][0-9][0-9]-*.json"))
 CASE_IDS = [p.name for p in CASE_FILES]
+POLICIES = ("drg-clinic@1.0.0", "drg-clinic@1.1.0")
+
+
+def _runs() -> list[tuple[Path, str]]:
+    """(case file, policy) for the case's own policy and every policy of its `expected_under`."""
+    runs = []
+    for path in CASE_FILES:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        runs += [(path, data["policy"]), *((path, other) for other in data.get("expected_under", {}))]
+    return runs
+
+
+RUNS = _runs()
+RUN_IDS = [f"{path.name}@{policy.split('@')[1]}" for path, policy in RUNS]
+
+
+def expected_under(case: dict[str, Any], policy: str) -> dict[str, Any]:
+    """The case's expectation under `policy`: its own, changed by `expected_under[policy]` (criteria
+    merge, any other key replaces)."""
+    expected = dict(case["expected"])
+    if policy == case["policy"]:
+        return expected
+    changes = case["expected_under"][policy]
+    criteria = {**expected["criteria"], **changes.get("criteria", {})}
+    return {**expected, **changes, "criteria": criteria}
+
 
 TRIAL_CRITERIA = (
     "adult",
@@ -143,6 +170,23 @@ REQUIRED_TAGS = (
     "contra:Z96.82",
     "contra:dementia",
     "contra:active-cancer",
+    # policy v1.1, spec §7: every form in which EHRs send a medication, and codes without a system
+    "med:scd",
+    "med:name",
+    "med:product-code",
+    "med:sbd",
+    "med:brand-text",
+    "med:text-only",
+    "med:local-code",
+    "med:referenced-medication",
+    "med:contained",
+    "med:several-codings",
+    "med:combination",
+    "med:topical",
+    "med:topical-systemic-override",
+    "med:unrecognised",
+    "code:unmapped-system",
+    "code:oid-system",
 )
 
 
@@ -173,20 +217,21 @@ def _action_key(action: Any) -> str:
 # ------------------------------------------------------------------------------------------------
 # The engine against the cases
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("case_path", CASE_FILES, ids=CASE_IDS)
-def test_decision_case(case_path: Path) -> None:
+@pytest.mark.parametrize(("case_path", "policy"), RUNS, ids=RUN_IDS)
+def test_decision_case(case_path: Path, policy: str) -> None:
     from eligibility.pipeline import decide  # lazy: the file checks below must run without the engine
 
     case = _load(case_path)
-    expected = case["expected"]
+    expected = expected_under(case, policy)
     raw = json.dumps(case["bundle"]).encode("utf-8")
     decision = decide(
         raw,
         as_of=date.fromisoformat(case["as_of"]),
-        policy=case.get("policy"),
+        policy=policy,
         decision_id=f"case-{case['name']}",
         evaluated_at="2026-01-01T00:00:00Z",
     )
+    assert f"{decision.policy.id}@{decision.policy.version}" == policy
 
     problems: list[str] = []
     for field in ("outcome", "stage", "label_status"):
@@ -227,7 +272,17 @@ def test_decision_case(case_path: Path) -> None:
             if detail["note_contains"].lower() not in (action.note or "").lower():
                 problems.append(f"{key}: note should contain {detail['note_contains']!r}, got {action.note!r}")
 
-    assert not problems, f"{case_path.name}: {case['description']}\n  " + "\n  ".join(problems)
+    # spec §7: what the policy could not read is listed, exactly
+    got_unrecognised = sorted({u.reference for u in decision.unrecognised})
+    if got_unrecognised != sorted(expected.get("unrecognised", [])):
+        problems.append(f"unrecognised: expected {sorted(expected.get('unrecognised', []))}, got {got_unrecognised}")
+    evidence = [e for c in decision.criteria for e in c.evidence] + [e for a in decision.actions for e in a.evidence]
+    for reference, how in expected.get("matched_by", {}).items():
+        seen = {e.matched_by for e in evidence if e.reference == reference}
+        if seen != {how}:
+            problems.append(f"{reference}: matched_by expected {how}, got {sorted(map(str, seen))}")
+
+    assert not problems, f"{case_path.name} under {policy}: {case['description']}\n  " + "\n  ".join(problems)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -250,18 +305,40 @@ def test_case_bundles_are_valid_r4(case_path: Path) -> None:
 def test_case_files_are_well_formed(case_path: Path) -> None:
     case = _load(case_path)
     assert set(case) >= {"name", "description", "as_of", "policy", "expected", "bundle"}
+    assert set(case) <= {"name", "description", "as_of", "policy", "tags", "expected", "expected_under", "bundle"}
     assert case_path.name == f"{case_path.name[:3]}-{case['name']}.json", "file name must be NNN-<name>.json"
     assert case["description"].strip()
     date.fromisoformat(case["as_of"])
-    assert case["policy"] == "drg-clinic@1.0.0"
+    assert case["policy"] in POLICIES
+    assert set(case.get("expected_under", {})) <= set(POLICIES) - {case["policy"]}
+    if case["policy"] == "drg-clinic@1.0.0":
+        assert "drg-clinic@1.1.0" in case["expected_under"], "every v1.0 case also runs under v1.1 (§7)"
     assert case["bundle"]["resourceType"] == "Bundle"
     patients = [r for r in _resources(case) if r["resourceType"] == "Patient"]
     assert len(patients) == 1, "exactly one Patient per record (spec §1)"
 
-    exp = case["expected"]
+    for policy in (case["policy"], *case.get("expected_under", {})):
+        _check_expectation(case, expected_under(case, policy), policy)
+
+
+def _check_expectation(case: dict[str, Any], exp: dict[str, Any], policy: str) -> None:
+    assert set(exp) <= {
+        "outcome",
+        "stage",
+        "label_status",
+        "criteria",
+        "actions",
+        "absent_actions",
+        "action_details",
+        "unrecognised",
+        "matched_by",
+    }, sorted(exp)
     assert exp["outcome"] in OUTCOMES
     assert exp["stage"] in ("trial", "implant")
-    assert exp["label_status"] in ("ON_LABEL", "OFF_LABEL")
+    labels = ("ON_LABEL", "OFF_LABEL") if policy == "drg-clinic@1.0.0" else ("ON_LABEL", "OFF_LABEL", "UNDETERMINED")
+    assert exp["label_status"] in labels
+    if policy != "drg-clinic@1.0.0":  # v1.1: UNDETERMINED exactly when the qualifying diagnosis is not met
+        assert (exp["label_status"] == "UNDETERMINED") == (exp["criteria"]["qualifying_diagnosis"] != "met")
     want_ids = (*TRIAL_CRITERIA, "trial_response") if exp["stage"] == "implant" else TRIAL_CRITERIA
     assert list(exp["criteria"]) == list(want_ids), "criteria must list every criterion of the stage, in order"
     for cid, status in exp["criteria"].items():
@@ -408,6 +485,19 @@ def test_corpus_coverage() -> None:
     ]
     if (FORMER_SMOKER, False) not in smoking:
         gaps.append("former smoker -> no smoking_cessation")
+
+    under_v11 = [
+        expected_under(c, "drg-clinic@1.1.0")
+        for _, c in cases
+        if "drg-clinic@1.1.0" in (c["policy"], *c.get("expected_under", {}))
+    ]
+    if not any(e["label_status"] == "UNDETERMINED" for e in under_v11):
+        gaps.append("label_status UNDETERMINED under drg-clinic@1.1.0")
+    if not any(e.get("unrecognised") for e in under_v11):
+        gaps.append("an unrecognised item under drg-clinic@1.1.0")
+    for how in ("product_code", "name"):
+        if not any(how in e.get("matched_by", {}).values() for e in under_v11):
+            gaps.append(f"matched_by {how} under drg-clinic@1.1.0")
 
     tags = {t for _, c in cases for t in c.get("tags", [])}
     gaps += [f"tag {t}" for t in REQUIRED_TAGS if t not in tags]

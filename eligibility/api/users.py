@@ -26,6 +26,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "ApiUser",
     "Role",
+    "active_user",
     "add_user",
     "find_by_token",
     "list_users",
@@ -92,6 +93,12 @@ def revoke_user(session: Session, *, name: str, actor: str, channel: str) -> Api
     revoked_at = utc_now_iso()
     session.execute(update(API_USER).where(API_USER.c.id == row.id).values(revoked_at=revoked_at))
     return ApiUser(name=row.name, role=Role(row.role), created_at=row.created_at, revoked_at=revoked_at)
+
+
+def active_user(session: Session, name: str) -> ApiUser | None:
+    """The active (not revoked) user of that name, or None."""
+    row = _active(session, name)
+    return None if row is None else _user(row)
 
 
 def list_users(session: Session, *, include_revoked: bool = False) -> list[ApiUser]:

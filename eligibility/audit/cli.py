@@ -29,6 +29,7 @@ from eligibility.audit.checkpoints import signer_from_settings, write_checkpoint
 from eligibility.audit.clock import parse_bound, utc_now_iso
 from eligibility.audit.database import lock_chain, read_session
 from eligibility.audit.export import FORMATS, Format, export
+from eligibility.audit.ids import resolve_decision_id
 from eligibility.audit.migrate import current_revision
 from eligibility.audit.replay import ReplayResult, replay
 from eligibility.audit.verify import VerifyReport, parse_anchor, verify
@@ -38,6 +39,7 @@ from eligibility.cli_support import actor_name as _actor
 from eligibility.cli_support import audit_engine_or_exit as _engine
 from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
+from eligibility.review_reasons import REVIEW_REASONS, check_reason
 from eligibility.settings import get_settings
 
 __all__ = ["register"]
@@ -255,10 +257,14 @@ def _detail(record: store.StoredRecord) -> str:
     return str(data["purpose"])
 
 
-def show_command(decision_id: Annotated[str, typer.Argument(help="The decision id.")]) -> None:
+def show_command(
+    decision_id: Annotated[str, typer.Argument(help="The decision id (or its first 8 characters).")],
+) -> None:
     """Show a recorded decision and everything linked to it (reviews, reads)."""
     engine = _engine()
     with _errors():
+        with read_session(engine) as session:
+            decision_id = resolve_decision_id(session, decision_id)
         _record_access(engine, purpose="show", decision_id=decision_id)
         with read_session(engine) as session:
             history = store.decision_history(session, decision_id)
@@ -275,22 +281,35 @@ def show_command(decision_id: Annotated[str, typer.Argument(help="The decision i
 
 
 def review_command(
-    decision_id: Annotated[str, typer.Argument(help="The decision reviewed.")],
-    reason: Annotated[str, typer.Option("--reason", help="Reason code, e.g. agree, clinical-judgement.")],
+    decision_id: Annotated[str, typer.Argument(help="The decision reviewed (its id or first 8 characters).")],
+    reason: Annotated[str, typer.Option("--reason", help=f"Reason code: {', '.join(REVIEW_REASONS)}.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="The reviewing clinician (active specialist or admin).")],
     accept: Annotated[bool, typer.Option("--accept", help="Accept the decision as recorded.")] = False,
     override: Annotated[str | None, typer.Option("--override", help="Override with this outcome.")] = None,
     comment: Annotated[str, typer.Option(help="Free-text comment.")] = "",
 ) -> None:
-    """Record a clinician's acceptance or override of a decision."""
+    """Record a clinician's acceptance or override of a decision (the same rules as the web app's form)."""
+    from eligibility.api.auth import REVIEW
+    from eligibility.api.users import active_user
     from eligibility.service import record_review
 
     if accept == (override is not None):
         _fail("give exactly one of --accept or --override OUTCOME", EXIT_USAGE)
+    problem = check_reason(reason)
+    if problem is not None:
+        _fail(problem, EXIT_USAGE)
+    if override is not None and not comment.strip():
+        _fail("an override needs --comment explaining it", EXIT_USAGE)
     engine = _engine()
     with _errors():
+        with read_session(engine) as session:
+            user = active_user(session, reviewer)
+            decision_id = resolve_decision_id(session, decision_id)
+        if user is None or user.role not in REVIEW:
+            _fail(f"{reviewer!r} is not an active specialist or admin (drg-eligibility users list)", EXIT_USAGE)
         record = record_review(
             decision_id,
-            reviewer=_actor(),
+            reviewer=user.name,
             action="accept" if accept else "override",
             reason_code=reason,
             comment=comment,
@@ -310,6 +329,8 @@ def replay_command(
     """Re-evaluate a recorded decision under its recorded policy version and as_of."""
     engine = _engine()
     with _errors():
+        with read_session(engine) as session:
+            decision_id = resolve_decision_id(session, decision_id)
         _record_access(engine, purpose="replay", decision_id=decision_id)
         with read_session(engine) as session:
             result = replay(session, decision_id)
@@ -401,6 +422,10 @@ def _whatif_document(report: WhatIfReport) -> dict[str, Any]:
                     {"id": c.criterion, "recorded": c.recorded, "would_be": c.would_be, "why": c.reason}
                     for c in change.criteria
                 ],
+                "label_status": list(change.label) if change.label else None,
+                "actions_added": change.actions_added,
+                "actions_removed": change.actions_removed,
+                "unrecognised": change.unrecognised,
             }
             for change in report.changes
         ],
@@ -422,6 +447,13 @@ def _print_whatif(report: WhatIfReport) -> None:
             console.print(
                 f"  {criterion.criterion}: {criterion.recorded} -> {criterion.would_be}  because: {criterion.reason}"
             )
+        if change.label:
+            console.print(f"  label_status: {change.label[0]} -> {change.label[1]}")
+        for what, keys in (("action added", change.actions_added), ("action removed", change.actions_removed)):
+            for key in keys:
+                console.print(f"  {what}: {key}")
+        for item in change.unrecognised:
+            console.print(f"  not identified: {item}")
     for decision_id, error in report.failures:
         console.print(f"\n{decision_id}: [red]could not re-evaluate[/]: {error}")
     totals = Table("recorded outcome", "would be", "decisions", title="\ntotals", title_justify="left")
@@ -435,7 +467,7 @@ def _print_whatif(report: WhatIfReport) -> None:
         )
     console.print(
         f"{report.examined} examined: {report.outcomes_changed} outcome(s) would change, "
-        f"{len(report.changes) - report.outcomes_changed} with criteria changes only, {report.unchanged} unchanged, "
+        f"{len(report.changes) - report.outcomes_changed} with other changes only, {report.unchanged} unchanged, "
         f"{len(report.failures)} could not be re-evaluated"
     )
 

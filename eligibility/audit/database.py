@@ -1,6 +1,6 @@
 """Engines and sessions for the audit store. Nothing connects at import time.
 
-SQLite (the default, a file under `var/`) and PostgreSQL are configured so that appenders can
+SQLite (the default, a file in the per-user data folder) and PostgreSQL are configured so that appenders can
 serialise on the chain head:
 
 - SQLite: the driver's own transaction handling is switched off and every transaction starts with

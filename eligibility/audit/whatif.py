@@ -2,8 +2,9 @@
 
 For each recorded decision in the time range, its stored input is evaluated with the same `as_of`
 under the other policy; the report says, per decision, which criteria would change status and why
-(the new reason), whether the outcome would change, and totals: outcome transitions and how often
-each criterion changed. Nothing is written except the access record the caller makes.
+(the new reason), whether the outcome, the label status or the actions would change (a hold found or
+lost), what the other policy could not read, and totals: outcome transitions and how often each
+criterion changed. Nothing is written except the access record the caller makes.
 """
 
 from __future__ import annotations
@@ -41,10 +42,21 @@ class DecisionChange:
     recorded_outcome: str
     would_be_outcome: str
     criteria: list[CriterionChange] = field(default_factory=list)
+    label: tuple[str, str] | None = None  # (recorded, would be) when the label status changes
+    actions_added: list[str] = field(default_factory=list)  # "hold_medication:ibuprofen", "advisory:diclofenac"…
+    actions_removed: list[str] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)  # what the other policy could not read (spec §7)
 
     @property
     def outcome_changed(self) -> bool:
         return self.recorded_outcome != self.would_be_outcome
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.outcome_changed or self.criteria or self.label or self.actions_added or self.actions_removed
+            or self.unrecognised
+        )
 
 
 @dataclass(slots=True)
@@ -106,20 +118,36 @@ def whatif(session: Session, *, policy: str, start: str | None = None, end: str 
         except EligibilityError as exc:
             report.failures.append((recorded.decision_id, exc.one_line()))
             continue
-        criteria = _compare(recorded, would_be)
-        report.transitions[(recorded.outcome, would_be.outcome)] += 1
-        if not criteria and recorded.outcome == would_be.outcome:
-            continue
-        report.criteria_changed.update(change.criterion for change in criteria)
-        report.changes.append(
-            DecisionChange(
-                decision_id=recorded.decision_id,
-                patient=recorded.patient.reference,
-                as_of=recorded.as_of,
-                recorded_policy=f"{recorded.policy.id}@{recorded.policy.version}",
-                recorded_outcome=recorded.outcome,
-                would_be_outcome=would_be.outcome,
-                criteria=criteria,
-            )
+        change = DecisionChange(
+            decision_id=recorded.decision_id,
+            patient=recorded.patient.reference,
+            as_of=recorded.as_of,
+            recorded_policy=f"{recorded.policy.id}@{recorded.policy.version}",
+            recorded_outcome=recorded.outcome,
+            would_be_outcome=would_be.outcome,
+            criteria=_compare(recorded, would_be),
         )
+        _compare_rest(change, recorded, would_be)
+        report.transitions[(recorded.outcome, would_be.outcome)] += 1
+        if not change.changed:
+            continue
+        report.criteria_changed.update(c.criterion for c in change.criteria)
+        report.changes.append(change)
     return report
+
+
+def _action_keys(decision: Decision) -> Counter[str]:
+    return Counter(f"{a.kind}:{a.medication or a.lab}" if a.medication or a.lab else a.kind for a in decision.actions)
+
+
+def _compare_rest(change: DecisionChange, recorded: Decision, would_be: Decision) -> None:
+    """Label, actions (a hold found or lost is the change that matters most) and what was not read."""
+    if recorded.label_status != would_be.label_status:
+        change.label = (recorded.label_status, would_be.label_status)
+    before, after = _action_keys(recorded), _action_keys(would_be)
+    change.actions_added = sorted((after - before).elements())
+    change.actions_removed = sorted((before - after).elements())
+    known = {u.reference for u in recorded.unrecognised}
+    change.unrecognised = sorted(
+        f"{u.reference} ({u.text or u.code})" for u in would_be.unrecognised if u.reference not in known
+    )

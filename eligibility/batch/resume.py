@@ -34,6 +34,9 @@ class Done:
     rejected: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     labels: Counter[str] = field(default_factory=Counter)
+    # Distinct active medications the policy could not identify (spec §7), by (system, code, text),
+    # with how many patients carry each.
+    unrecognised: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     as_of: str | None = None
     policy: str | None = None  # id@version
 
@@ -42,6 +45,12 @@ class Done:
         self.decided += 1
         self.outcomes[record["outcome"]] += 1
         self.labels[record["label_status"]] += 1
+        medications = {
+            (u.get("system") or "", u.get("code") or "", u.get("text") or "")
+            for u in record.get("unrecognised", ())
+            if str(u.get("reference", "")).startswith("Medication")
+        }
+        self.unrecognised.update(medications)
         self._run_of(record["as_of"], f"{record['policy']['id']}@{record['policy']['version']}")
 
     def add_rejection(self, record: dict[str, Any]) -> None:

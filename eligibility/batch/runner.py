@@ -258,7 +258,7 @@ def _decide(
     summary.patients = sum(1 for key in done.keys if key.startswith("Patient/"))
     summary.shared, summary.shared_unused = len(shared), shared.unused()
     summary.decided_total, summary.rejected_total = done.decided, done.rejected
-    summary.outcomes, summary.labels = done.outcomes, done.labels
+    summary.outcomes, summary.labels, summary.unrecognised = done.outcomes, done.labels, done.unrecognised
 
 
 class _Recorder:

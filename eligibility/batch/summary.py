@@ -39,6 +39,7 @@ class BatchSummary:
     rejected_total: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # over the whole output
     labels: Counter[str] = field(default_factory=Counter)
+    unrecognised: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (system, code, text): patients
     recovery: str | None = None  # what was done with an interrupted chunk
     scan_seconds: float = 0.0
     decide_seconds: float = 0.0
@@ -98,6 +99,13 @@ def summary_table(summary: BatchSummary) -> Table:
             table.add_row(outcome, f"{summary.outcomes[outcome]:,}", _share(summary.outcomes[outcome], total), "")
     for label, count in sorted(summary.labels.items()):
         table.add_row(label, f"{count:,}", _share(count, total), "")
+    if summary.unrecognised:
+        common = ", ".join(
+            f"{text or code} ({count:,})" for (_, code, text), count in summary.unrecognised.most_common(3)
+        )
+        table.add_row(
+            "unrecognised medications", f"{len(summary.unrecognised):,}", "", f"distinct; most common: {common}"
+        )
     table.add_row("rejected (all runs)", f"{summary.rejected_total:,}", "", str(summary.rejected_out))
     table.add_section()
     phases = (

@@ -23,6 +23,7 @@ from eligibility.facts import (
     PatientRecord,
     ProcedureFact,
 )
+from eligibility.medications import Identification
 from eligibility.policy import Policy
 
 __all__ = ["Context", "PainScore", "fmt_date", "fmt_score"]
@@ -33,6 +34,7 @@ _IGNORED_OBSERVATION = frozenset({"entered-in-error", "cancelled"})
 _IGNORED_PROCEDURE = frozenset({"entered-in-error", "not-done", "preparation"})
 _IGNORED_MEDICATION = frozenset({"entered-in-error", "not-taken", "draft"})
 _IGNORED_ENCOUNTER = frozenset({"entered-in-error", "cancelled", "planned"})
+_ACTIVE_MEDICATION = frozenset({"active", "on-hold", "intended", "in-progress"})
 
 
 def fmt_date(day: date | None) -> str:
@@ -61,6 +63,33 @@ class Context:
     policy: Policy
     as_of: date
     notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def _identified(self) -> dict[str, Identification]:
+        hold_drugs = frozenset(self.policy.holds["entries"])
+        identifier = self.policy.identifier
+        return {m.reference: identifier.identify(m, hold_drugs) for m in self.record.medications}
+
+    def identify(self, med: MedicationFact) -> Identification:
+        """The §7 identity of one medication record, computed once per evaluation."""
+        return self._identified[med.reference]
+
+    def active_at(self, med: MedicationFact) -> bool:
+        """Taken at as_of: an active status and no end before as_of."""
+        if med.status not in _ACTIVE_MEDICATION:
+            return False
+        return med.end is None or med.end >= self.as_of
+
+    @staticmethod
+    def medication_text(med: MedicationFact) -> str | None:
+        """What a person would call the medication record: its text, else a display (None: codes only)."""
+        return med.concept_text or next((c.display for c in med.codes if c.display), None) or med.reference_display
+
+    def medication_label(self, med: MedicationFact) -> str:
+        """The text, else the code, else a phrase: never empty."""
+        coding = next((c for c in med.codes if c.code), None)
+        code = f"{coding.system or 'no system'}|{coding.code}" if coding else "a medication with no code or text"
+        return self.medication_text(med) or code
 
     def t(self, name: str) -> Any:
         return self.policy.threshold(name)

@@ -253,11 +253,12 @@ def derive_label(ctx: Context) -> Finding:
     """ON_LABEL: a qualifying CRPS I/II diagnosis of a lower limb, groin, knee or foot (spec §3)."""
     matcher = ctx.policy.matcher
     on_label: list[Evidence] = []
-    for condition, coding in qualifying_conditions(ctx):
+    qualifying = qualifying_conditions(ctx)
+    for condition, coding in qualifying:
         if matcher["on_label_diagnosis"].match(condition.codes):
             on_label.append(_condition_evidence(condition, coding))
         elif matcher["crps_unlocated"].match(condition.codes):
             region = matcher.region_of_site(condition.body_sites)
             if region in matcher.on_label_sites:
                 on_label.append(_condition_evidence(condition, coding))
-    return Finding("label", {"on_label_dx": len(on_label)}, evidence=on_label)
+    return Finding("label", {"on_label_dx": len(on_label), "qualifying": len(qualifying)}, evidence=on_label)

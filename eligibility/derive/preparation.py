@@ -11,16 +11,6 @@ from eligibility.facts import MedicationFact
 
 __all__ = ["derive_medication_safety", "derive_smoking"]
 
-_ACTIVE = frozenset({"active", "on-hold", "intended", "in-progress"})
-
-
-def _active_at(ctx: Context, med: MedicationFact) -> bool:
-    """Taken at as_of: an active status and no end before as_of."""
-    if med.status not in _ACTIVE:
-        return False
-    return med.end is None or med.end >= ctx.as_of
-
-
 def _secondary_prevention(ctx: Context, meds: list[MedicationFact]) -> list[Evidence]:
     vs = ctx.policy.matcher["secondary_prevention_indication"]
     found = [
@@ -42,36 +32,59 @@ def _secondary_prevention(ctx: Context, meds: list[MedicationFact]) -> list[Evid
     return found
 
 
-def derive_medication_safety(ctx: Context) -> list[Finding]:
-    """One finding per held-table ingredient taken at as_of; the rules decide what each becomes."""
+def _held(ctx: Context) -> dict[tuple[str, bool], list[tuple[MedicationFact, str | None, bool]]]:
+    """(ingredient, topical) -> [(medication, RxCUI, named only in a conflicting text)] taken at as_of."""
     table = ctx.policy.holds["entries"]
-    by_ingredient: dict[str, list[tuple[MedicationFact, str | None]]] = {}
+    found: dict[tuple[str, bool], list[tuple[MedicationFact, str | None, bool]]] = {}
     for med in ctx.medications:
-        if not _active_at(ctx, med):
+        if not ctx.active_at(med):
             continue
-        for ingredient, rxcui in ctx.policy.matcher.ingredients(med.codes, med.text):
+        identified = ctx.identify(med)
+        topical_nsaid = identified.topical and "topical_nsaid" in ctx.policy.holds
+        for ingredient, rxcui in identified.ingredients:
             if ingredient in table:
-                by_ingredient.setdefault(ingredient, []).append((med, rxcui))
+                topical = topical_nsaid and table[ingredient].get("class") == "nsaid"
+                found.setdefault((ingredient, topical), []).append((med, rxcui, False))
+        for ingredient in identified.named_elsewhere:
+            found.setdefault((ingredient, False), []).append((med, None, True))
+    return found
+
+
+def derive_medication_safety(ctx: Context) -> list[Finding]:
+    """One finding per held-table ingredient taken at as_of; the rules decide what each becomes.
+
+    v1.1 (§7): a topical NSAID yields the policy's `topical_nsaid` entry (an advisory) instead of its
+    hold; a hold-table drug that a record's text names against its code still gets its hold, with a
+    note that the record contradicts itself.
+    """
+    table = ctx.policy.holds["entries"]
     findings: list[Finding] = []
-    for ingredient in sorted(by_ingredient):
+    for (ingredient, topical), items in sorted(_held(ctx).items()):
         entry = dict(table[ingredient])
-        meds = sorted(
-            (m for m, _ in by_ingredient[ingredient]), key=lambda m: (m.start or date.min, m.reference)
-        )
+        if topical:
+            entry = {**entry, **ctx.policy.holds["topical_nsaid"]}
+        meds = sorted(items, key=lambda t: (t[0].start or date.min, t[0].reference))
         evidence = [
-            Evidence(reference=m.reference, date=fmt_date(m.start) if m.start else None, value=ingredient)
-            for m in meds
+            Evidence(
+                reference=m.reference,
+                date=fmt_date(m.start) if m.start else None,
+                value=ingredient,
+                note=_conflict_note(ctx, m, ingredient) if conflict else None,
+                matched_by="name" if conflict else ctx.identify(m).matched_by,
+            )
+            for m, _, conflict in meds
         ]
         kind = entry["kind"]
-        if ingredient == "aspirin":
-            indication = _secondary_prevention(ctx, meds)
+        if ingredient == "aspirin" and not topical:
+            indication = _secondary_prevention(ctx, [m for m, _, _ in meds])
             if indication:
                 entry = {**entry, **entry["secondary_prevention"]}
                 kind = entry["kind"]
                 evidence += indication
-        rxcui = next(
-            (r for _, r in by_ingredient[ingredient] if r), None
-        ) or ctx.policy.matcher.rxcui_by_ingredient.get(ingredient)
+        conflicts = [_conflict_note(ctx, m, ingredient) for m, _, conflict in meds if conflict]
+        if conflicts and len(conflicts) == len(meds):
+            entry["conflict"] = conflicts[0]
+        rxcui = next((r for _, r, _ in items if r), None) or ctx.policy.matcher.rxcui_by_ingredient.get(ingredient)
         findings.append(
             Finding(
                 "medication",
@@ -81,6 +94,13 @@ def derive_medication_safety(ctx: Context) -> list[Finding]:
             )
         )
     return findings
+
+
+def _conflict_note(ctx: Context, med: MedicationFact, ingredient: str) -> str:
+    found = ctx.identify(med)
+    identified = ", ".join(i for i, _ in found.ingredients)
+    how = "its name" if found.matched_by == "name" else "its code"
+    return f"the record's text names {ingredient} but {how} identifies {identified}: confirm which drug is taken"
 
 
 def derive_smoking(ctx: Context) -> Finding:

@@ -87,10 +87,14 @@ def _exposure_end(ctx: Context, med: MedicationFact) -> date | None:
     return None
 
 
-def _med_evidence(med: MedicationFact, name: str, extra: str | None = None) -> Evidence:
+def _med_evidence(ctx: Context, med: MedicationFact, name: str, extra: str | None = None) -> Evidence:
     value = name + (f" ({med.status})" if med.status else "")
     return Evidence(
-        reference=med.reference, date=fmt_date(med.start) if med.start else None, value=value, note=extra
+        reference=med.reference,
+        date=fmt_date(med.start) if med.start else None,
+        value=value,
+        note=extra,
+        matched_by=ctx.identify(med).matched_by,
     )
 
 
@@ -98,8 +102,11 @@ def _medication_trials(ctx: Context) -> list[Trial]:
     matcher = ctx.policy.matcher
     by_class: dict[str, list[tuple[MedicationFact, str]]] = {}
     for med in ctx.medications:
-        for ingredient, _ in matcher.ingredients(med.codes, med.text):
+        identified = ctx.identify(med)
+        for ingredient, _ in identified.ingredients:
             cls = matcher.analgesic_class_by_ingredient.get(ingredient)
+            if cls == "nsaid" and identified.topical:
+                cls = "topical"  # §7: a topical NSAID is a topical, not an NSAID, for failed_medications
             if cls is not None:
                 by_class.setdefault(cls, []).append((med, ingredient))
     trials: list[Trial] = []
@@ -108,7 +115,7 @@ def _medication_trials(ctx: Context) -> list[Trial]:
     for cls in sorted(by_class):
         items = sorted(by_class[cls], key=lambda t: (t[0].start or date.min, t[0].reference))
         label = cls.replace("_", " ") + " (" + ", ".join(sorted({i for _, i in items})) + ")"
-        base = [_med_evidence(m, i) for m, i in items]
+        base = [_med_evidence(ctx, m, i) for m, i in items]
         stopped = [(m, i) for m, i in items if m.status == "stopped" and m.status_reason]
         if stopped:
             med, ingredient = stopped[0]
@@ -117,7 +124,7 @@ def _medication_trials(ctx: Context) -> list[Trial]:
                     label,
                     FAILED,
                     f"{label}: {ingredient} stopped ({med.status_reason})",
-                    [_med_evidence(med, ingredient, f"stopped: {med.status_reason}")],
+                    [_med_evidence(ctx, med, ingredient, f"stopped: {med.status_reason}")],
                 )
             )
             continue
@@ -172,7 +179,7 @@ def derive_medications(ctx: Context) -> Finding:
                 f"{len(failed)} analgesic classes failed and {len(undocumented)} more were taken long enough "
                 f"without a recorded outcome: {summary}."
                 if trials
-                else "No analgesic medication is on record."
+                else "No analgesic medication is on record." + _unidentified_note(ctx)
             ),
         },
         data_requests=(
@@ -193,6 +200,14 @@ def derive_medications(ctx: Context) -> Finding:
             ]
         ),
     )
+
+
+def _unidentified_note(ctx: Context) -> str:
+    """v1.1: say that medications were on record but not identified, so none counted (§7)."""
+    names = [ctx.medication_label(m) for m in ctx.medications if not ctx.identify(m).recognised]
+    if not ctx.policy.identifier.v11 or not names:
+        return ""
+    return f" {len(names)} medication(s) could not be identified and were not counted: " + "; ".join(names) + "."
 
 
 # --- physical therapy ----------------------------------------------------------------------------

@@ -63,8 +63,21 @@ def _person_and_diagnosis(p: Policy) -> list[Rule]:
         Rule("severity.unknown", 1, (m.t == "severity") & (m.known == False), _crit("pain_severity", "unknown")),
         Rule("severity.met", 1, (m.t == "severity") & (m.known == True) & (m.score >= t["pain_severity_min"]), _crit("pain_severity", "met")),
         Rule("severity.not_met", 1, (m.t == "severity") & (m.known == True) & (m.score < t["pain_severity_min"]), _crit("pain_severity", "not_met")),
-        Rule("label.on", 1, (m.t == "label") & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
-        Rule("label.off", 1, (m.t == "label") & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
+        *_label(p),
+    ]
+
+
+def _label(p: Policy) -> list[Rule]:
+    if not p.thresholds.get("label_undetermined_without_diagnosis", False):  # v1.0: no diagnosis is OFF_LABEL
+        return [
+            Rule("label.on", 1, (m.t == "label") & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
+            Rule("label.off", 1, (m.t == "label") & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
+        ]
+    # v1.1 (§7): without a met qualifying diagnosis there is no label question.
+    return [
+        Rule("label.undetermined", 1, (m.t == "label") & (m.qualifying == 0), Effect("label", "UNDETERMINED")),
+        Rule("label.on", 1, (m.t == "label") & (m.qualifying > 0) & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
+        Rule("label.off", 1, (m.t == "label") & (m.qualifying > 0) & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
     ]
 
 

@@ -20,6 +20,7 @@ from eligibility.decision import Decision
 from eligibility.derive.context import Context
 from eligibility.errors import InputError
 from eligibility.policy import load_policy
+from fhir_adapters.patient_header import PatientHeader, patient_header
 from fhir_adapters.pipeline import parse_input
 
 __all__ = ["CHANNEL", "Case", "PainPoint", "Review", "Treatment", "find_resource", "load_case", "record_read"]
@@ -65,6 +66,12 @@ class Case:
     pain: list[PainPoint]
     treatments: list[Treatment]
     pain_threshold: float  # the policy's pain_severity_min, drawn on the chart
+    patient: PatientHeader | None = None  # who the patient is, from the stored input (never stored apart)
+
+    @property
+    def patient_line(self) -> str | None:
+        """Name · MRN · birth date (age on the decision's as_of) · sex."""
+        return self.patient.line(date.fromisoformat(self.decision.as_of)) if self.patient else None
 
     @property
     def latest_review(self) -> Review | None:
@@ -134,7 +141,29 @@ def load_case(session: Session, decision_id: str) -> Case:
         pain=pain,
         treatments=treatments,
         pain_threshold=threshold,
+        patient=patient_header(canonical),
     )
+
+
+def resource_rows(resource: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """A resource as (element path, value) rows a person can read: `code.coding[0].display` = "…".
+
+    Narrative (`text.div`) and contained resources' own narratives are left to the raw JSON view; very deep
+    nesting is cut (a hostile record must not make the page unbounded).
+    """
+    if depth > 12:
+        return [(path, "…")]
+    if isinstance(resource, dict):
+        rows: list[tuple[str, str]] = []
+        for key, value in resource.items():
+            if key == "text" and isinstance(value, dict) and "div" in value:
+                continue
+            rows += resource_rows(value, f"{path}.{key}" if path else key, depth + 1)
+        return rows
+    if isinstance(resource, list):
+        return [row for i, item in enumerate(resource) for row in resource_rows(item, f"{path}[{i}]", depth + 1)]
+    text = "true" if resource is True else "false" if resource is False else str(resource)
+    return [(path, text)]
 
 
 def find_resource(session: Session, decision_id: str, reference: str) -> dict[str, Any]:

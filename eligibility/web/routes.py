@@ -27,8 +27,9 @@ from eligibility.audit.database import SessionFactory
 from eligibility.audit.verify import verify
 from eligibility.decision import OUTCOMES
 from eligibility.errors import InputError
+from eligibility.review_reasons import REVIEW_REASONS
 from eligibility.service import record_review
-from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record_read
+from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record_read, resource_rows
 from eligibility.web.chart import pain_chart_svg
 from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, render, signed_in, signer_of
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S
@@ -42,13 +43,7 @@ __all__ = ["REASON_CODES", "router"]
 router = APIRouter(prefix="/ui", route_class=HtmlRoute, include_in_schema=False, default_response_class=HTMLResponse)
 
 # The coded reasons a specialist picks from (the review record keeps the code; the comment says more).
-REASON_CODES = {
-    "clinical-judgement": "Clinical judgement",
-    "data-incorrect": "The record's data is incorrect or incomplete",
-    "patient-preference": "Patient preference",
-    "payer-requirement": "Payer requirement",
-    "other": "Other (explain in the comment)",
-}
+REASON_CODES = REVIEW_REASONS
 _MAX_COMMENT = 2000
 _ID = r"^[A-Za-z0-9\-.]{1,64}$"
 _DecisionId = Annotated[str, Path(pattern=_ID)]
@@ -167,6 +162,7 @@ def worklist(
     start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     state: Annotated[str | None, Query(max_length=10)] = None,
+    patient: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     filters = Filters(
         outcome=_choice(outcome, OUTCOMES, "Outcome"),
@@ -175,6 +171,7 @@ def worklist(
         start=_day(start, "From"),
         end=_day(end, "To"),
         state=_choice(state, REVIEW_STATES, "Review state") or "awaiting",  # type: ignore[arg-type]
+        patient=(patient or "").strip() or None,
     )
     if filters.start and filters.end and filters.end < filters.start:
         raise PageError(400, "Bad date range", "The 'to' date is before the 'from' date.")
@@ -252,7 +249,14 @@ async def evidence(
     except InputError as exc:
         raise PageError(404, "Not in the record", exc.message) from exc
     pretty = orjson.dumps(resource, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode("utf-8")
-    return render(request, "evidence.html.j2", d=case.decision, reference=reference, resource_json=pretty)
+    return render(
+        request,
+        "evidence.html.j2",
+        d=case.decision,
+        reference=reference,
+        resource_json=pretty,
+        rows=resource_rows(resource)[:500],
+    )
 
 
 @router.post("/decisions/{decision_id}/review")

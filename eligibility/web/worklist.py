@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from eligibility.audit import store
 from eligibility.audit.models import KIND_DECISION, KIND_REVIEW
 from eligibility.decision import OUTCOMES
+from eligibility.errors import AuditError
+from fhir_adapters.patient_header import PatientHeader, patient_header
 
 __all__ = ["REVIEW_STATES", "STAGES", "Filters", "Row", "Worklist", "load_worklist"]
 
@@ -32,10 +34,11 @@ class Filters:
     start: date | None = None  # on the day the trail recorded the decision (UTC), like the compliance report
     end: date | None = None
     state: ReviewState = "awaiting"
+    patient: str | None = None  # part of the patient's name or MRN, any case
 
     @property
     def active(self) -> bool:
-        return any(v is not None for v in (self.outcome, self.stage, self.referrer, self.start, self.end))
+        return any(v is not None for v in (self.outcome, self.stage, self.referrer, self.start, self.end, self.patient))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Row:
     stage: str
     label_status: str
     reviewed_as: str | None  # the latest review: "accept" or "override → OUTCOME"
+    patient: PatientHeader | None = None  # from the stored input, for people (never stored apart)
 
 
 @dataclass(slots=True)
@@ -76,7 +80,35 @@ def _matches(row: Row, filters: Filters, *, with_outcome: bool) -> bool:
         or (filters.referrer is not None and row.referrer != filters.referrer)
         or (filters.start is not None and day < filters.start)
         or (filters.end is not None and day > filters.end)
+        or (filters.patient is not None and not _patient_matches(row.patient, filters.patient))
     )
+
+
+def _patient_matches(header: PatientHeader | None, wanted: str) -> bool:
+    if header is None:
+        return False
+    needle = wanted.casefold().strip()
+    return any(needle in (field or "").casefold() for field in (header.name, header.mrn))
+
+
+# Headers by input SHA-256: an input never changes, so the cache is always right; bounded so that a long
+# trail does not hold every patient in memory.
+_HEADERS: dict[str, PatientHeader | None] = {}
+_HEADERS_MAX = 50_000
+
+
+def _header(session: Session, input_sha256: str | None) -> PatientHeader | None:
+    if input_sha256 is None:
+        return None
+    if input_sha256 not in _HEADERS:
+        if len(_HEADERS) >= _HEADERS_MAX:
+            _HEADERS.clear()
+        try:
+            body = store.get_input(session, input_sha256)
+        except AuditError:
+            return None  # a missing or altered input: the case page and `audit verify` say so; the list goes on
+        _HEADERS[input_sha256] = patient_header(body)
+    return _HEADERS[input_sha256]
 
 
 def load_worklist(session: Session, filters: Filters, *, only_referrer: str | None = None) -> Worklist:
@@ -103,6 +135,7 @@ def load_worklist(session: Session, filters: Filters, *, only_referrer: str | No
                 stage=decision["stage"],
                 label_status=decision["label_status"],
                 reviewed_as=latest_review.get(str(record.decision_id)),
+                patient=_header(session, record.input_sha256),
             )
         )
     all_rows.reverse()  # newest first: chain order is recording order

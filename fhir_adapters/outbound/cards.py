@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eligibility.decision import ELIGIBLE_OUTCOMES, Decision
+from eligibility.review_reasons import REVIEW_REASONS
 
 from .markdown import render_detail
 from .naming import CodeSystems, local_uuid
@@ -14,11 +15,10 @@ __all__ = ["OVERRIDE_REASONS", "SUMMARY_MAX", "card_uuid", "decision_to_cards", 
 
 SUMMARY_MAX = 139  # CDS Hooks: the summary is "<140 characters"
 
-OVERRIDE_REASONS: tuple[tuple[str, str], ...] = (
-    ("clinical-judgement", "Clinical judgement differs"),
-    ("patient-preference", "Patient preference"),
-    ("data-incorrect", "Record data incorrect or incomplete"),
-    ("payer-requirement", "Payer requirement differs"),
+# The review vocabulary of the product (a card override is a review), less "agree" (not a reason to
+# override) and "other" (it needs a comment, which a CDS override carries no field for).
+OVERRIDE_REASONS: tuple[tuple[str, str], ...] = tuple(
+    (code, label) for code, label in REVIEW_REASONS.items() if code not in ("agree", "other")
 )
 
 
@@ -32,10 +32,12 @@ def indicator(decision: Decision) -> str:
 
     critical only for an absolute contraindication (bleeding disorder, systemic infection, pregnancy):
     that is the finding that makes the procedure unsafe, and EHRs may interrupt the workflow for a
-    critical card. Not being a candidate, or a failed trial, matters but is not urgent.
+    critical card. Not being a candidate, or a failed trial, matters but is not urgent. An eligible
+    outcome with an active medication nobody identified is a warning (spec §7): it may be a missed hold.
     """
+    unidentified = any(u.reference.startswith("Medication") for u in decision.unrecognised)
     if decision.outcome in ELIGIBLE_OUTCOMES:
-        return "info"
+        return "warning" if unidentified else "info"
     if any(c.id == "no_absolute_contraindication" and c.status == "not_met" for c in decision.criteria):
         return "critical"
     return "warning"
@@ -65,6 +67,9 @@ def summary(decision: Decision) -> str:
     text = texts[decision.outcome]
     if decision.label_status == "OFF_LABEL" and decision.outcome in ELIGIBLE_OUTCOMES:
         text += " (off-label)"
+    unidentified = sum(u.reference.startswith("Medication") for u in decision.unrecognised)
+    if unidentified:
+        text += f"; {_count(unidentified, 'medication', 'medications')} not identified"
     return _clip(f"DRG stimulation: {text}")
 
 

@@ -24,7 +24,11 @@ def escape_markdown(text: str) -> str:
 
 
 def render_detail(decision: Decision) -> str:
-    label = decision.label_status.replace("_", "-").lower()
+    label = (
+        "label undetermined"
+        if decision.label_status == "UNDETERMINED"
+        else decision.label_status.replace("_", "-").lower()
+    )
     lines = [
         f"**{decision.outcome}** ({decision.stage} stage, {label}) as of {decision.as_of}, "
         f"policy {escape_markdown(decision.policy.id)} {escape_markdown(decision.policy.version)}.",
@@ -42,6 +46,13 @@ def render_detail(decision: Decision) -> str:
     if requests:
         lines += ["", "**Data needed**", ""]
         lines += [f"- `{c.id}`: {escape_markdown(text)}" for c, text in requests]
+    if decision.unrecognised:
+        lines += ["", "**Not identified by the policy** (not counted toward any criterion, not checked for holds)", ""]
+        lines += [
+            f"- {escape_markdown(u.text or u.code or 'no name')} ({escape_markdown(u.reference)}"
+            f"{', ' + escape_markdown(u.system or 'no system') + ' ' + escape_markdown(u.code) if u.code else ''})"
+            for u in decision.unrecognised
+        ]
     if decision.label_status == "OFF_LABEL":
         lines += ["", "Off-label use: coverage may need justification with the payer."]
     lines += [

@@ -27,6 +27,8 @@ PREPARATION_KINDS: dict[str, str] = {
     "fasting_instructions": "Fasting instructions before sedation",
 }
 _DATA_REQUEST = ("data-request", "Record missing data for DRG candidacy")
+# Spec §7: what the policy could not read is work for the clinic (identify the drug, map the code).
+_UNRECOGNISED = ("identify-unrecognised", "Identify medications and codes the policy could not read")
 
 _INPUT_DISPLAY: dict[str, str] = {
     "resource-type": "Resource type to record",
@@ -36,6 +38,7 @@ _INPUT_DISPLAY: dict[str, str] = {
     "restart": "Restart",
     "lab": "Laboratory test",
     "evidence": "Evidence in the record",
+    "unrecognised": "Not identified by the policy",
 }
 
 
@@ -48,6 +51,8 @@ def tasks(decision: Decision, *, base_url: str) -> list[dict[str, Any]]:
     for index, action in enumerate(decision.actions):
         if action.kind in PREPARATION_KINDS:
             found.append(builder.action_task(index, action))
+    if decision.unrecognised:
+        found.append(builder.unrecognised_task())
     return found
 
 
@@ -79,6 +84,26 @@ class _Builder:
             task["input"] = inputs
         if action.note:
             task["note"] = [{"text": action.note}]
+        return task
+
+    def unrecognised_task(self) -> dict[str, Any]:
+        """One Task listing every unrecognised item: the resource, and the coding or text it came with."""
+        items = self.decision.unrecognised
+        description = (
+            f"{len(items)} item(s) of the record were not identified by the policy and were not counted toward any "
+            "criterion or checked for a hold: " + "; ".join(f"{u.text or u.code} ({u.reference})" for u in items) + "."
+        )
+        task = self._task("task/unrecognised", "requested", _UNRECOGNISED, description)
+        inputs: list[dict[str, Any]] = []
+        for item in items:
+            inputs.append(self._input("evidence", valueReference={"reference": item.reference}))
+            concept: dict[str, Any] = {}
+            if item.code:
+                concept["coding"] = [{"system": item.system, "code": item.code} if item.system else {"code": item.code}]
+            if item.text:
+                concept["text"] = item.text
+            inputs.append(self._input("unrecognised", valueCodeableConcept=concept or {"text": item.reference}))
+        task["input"] = inputs
         return task
 
     def _task(self, key: str, status: str, code: tuple[str, str], description: str) -> dict[str, Any]:

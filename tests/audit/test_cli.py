@@ -10,6 +10,7 @@ import pytest
 import typer
 from audit_helpers import AS_OF, bundle, factory_for, tamper
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from eligibility import service
@@ -120,9 +121,15 @@ def test_export_log_show_review_are_recorded(app: typer.Typer, cli_env: dict[str
         "audit-checkpoints.ndjson",
         "audit-records.ndjson",
     ]
-    code, output = invoke(app, "audit", "review", decision_id, "--accept", "--reason", "agree")
+    from eligibility.api.users import Role, add_user
+    from eligibility.audit.database import get_engine
+
+    with Session(get_engine()) as session:
+        add_user(session, name="dr.lee", role=Role.SPECIALIST, actor="setup", channel="cli")
+        session.commit()
+    code, output = invoke(app, "audit", "review", decision_id, "--accept", "--reason", "agree", "--reviewer", "dr.lee")
     assert code == 0, output
-    assert invoke(app, "audit", "review", decision_id, "--reason", "agree")[0] == 2  # neither flag
+    assert invoke(app, "audit", "review", decision_id, "--reason", "agree", "--reviewer", "dr.lee")[0] == 2  # neither
     code, output = invoke(app, "audit", "show", decision_id)
     assert code == 0, output
     assert "ELIGIBLE_FOR_TRIAL" in output
@@ -139,3 +146,44 @@ def test_unfit_key_refuses_to_start(app: typer.Typer, cli_env: dict[str, str], m
     code, output = invoke(app, "audit", "verify")
     assert code == 3
     assert "refusing to start" in output
+
+
+def test_review_from_the_cli_names_a_real_clinician_a_coded_reason_and_takes_a_short_id(
+    app: typer.Typer, cli_env: dict[str, str]
+) -> None:
+    """Issue 11: the CLI reviews by the web app's rules: one reason vocabulary, a named reviewer who is an
+    active specialist, and the 8-character ids the web app shows."""
+    from eligibility.api.users import Role, add_user
+    from eligibility.audit.database import get_engine
+
+    with Session(get_engine()) as session:
+        add_user(session, name="dr.kim", role=Role.SPECIALIST, actor="setup", channel="cli")
+        add_user(session, name="dr.ref", role=Role.REFERRER, actor="setup", channel="cli")
+        session.commit()
+    decision_id = cli_env["crps-foot-eligible"]
+    short = decision_id[:8]
+    code, output = invoke(app, "audit", "review", short, "--accept", "--reason", "banana", "--reviewer", "dr.kim")
+    assert code == 2 and "not a review reason" in output and "clinical-judgement" in output
+    code, output = invoke(app, "audit", "review", short, "--accept", "--reason", "agree", "--reviewer", "dr.ref")
+    assert code == 2 and "not an active specialist" in output
+    code, output = invoke(app, "audit", "review", short, "--accept", "--reason", "agree", "--reviewer", "nobody")
+    assert code == 2
+    code, output = invoke(
+        app,
+        "audit",
+        "review",
+        short,
+        "--override",
+        "NOT_ELIGIBLE",
+        "--reason",
+        "clinical-judgement",
+        "--reviewer",
+        "dr.kim",
+    )
+    assert code == 2 and "needs --comment" in output
+    code, output = invoke(app, "audit", "review", short, "--accept", "--reason", "agree", "--reviewer", "dr.kim")
+    assert code == 0, output
+    code, output = invoke(app, "audit", "show", short)
+    assert code == 0 and decision_id in output and "dr.kim" in output
+    assert invoke(app, "audit", "show", "0000")[0] == 2  # too short to be a prefix
+    assert invoke(app, "replay", short)[0] == 0

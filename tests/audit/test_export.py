@@ -90,7 +90,7 @@ def test_fhir_export_validates_and_maps_each_kind(trail: tuple[Engine, str], tmp
     Provenance.model_validate(prov)
     assert prov["target"][0]["reference"] == f"GuidanceResponse/{decision_id}"  # type: ignore[index]
     assert str(prov["policy"][0]).startswith(  # type: ignore[index]
-        "https://drg-eligibility.example.org/fhir/policy/drg-clinic/1.0.0#sha256="
+        "https://drg-eligibility.example.org/fhir/policy/drg-clinic/1.1.0#sha256="
     )
 
 

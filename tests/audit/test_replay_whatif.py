@@ -37,7 +37,7 @@ def test_replay_of_an_untouched_decision_is_identical(engine: Engine) -> None:
         for decision in decisions.values():
             result = replay(session, decision.decision_id)
             assert result.identical, result.differences
-            assert (result.policy, result.as_of) == ("drg-clinic@1.0.0", "2026-06-01")
+            assert (result.policy, result.as_of) == ("drg-clinic@1.1.0", "2026-06-01")
             assert result.recorded_outcome == result.replayed_outcome == decision.outcome
             assert result.notes == []
 
@@ -116,7 +116,7 @@ def test_whatif_reports_changed_criteria_outcomes_and_totals(engine: Engine) -> 
 def test_whatif_under_the_recorded_policy_changes_nothing(engine: Engine) -> None:
     record_cases(engine)
     with read_session(engine) as session:
-        report = whatif(session, policy="drg-clinic@1.0.0")
+        report = whatif(session, policy="drg-clinic@1.1.0")
     assert (report.examined, report.changes, report.unchanged) == (3, [], 3)
 
 
@@ -138,3 +138,35 @@ def test_whatif_reports_a_decision_whose_input_is_gone(engine: Engine) -> None:
     assert report.examined == 3
     assert [d for d, _ in report.failures] == [decision.decision_id]
     assert "missing" in report.failures[0][1]
+
+
+def test_policy_1_1_over_a_1_0_trail_shows_the_holds_found_and_1_0_still_replays_identically(engine: Engine) -> None:
+    """Issue 10: decisions made under 1.0.0 replay IDENTICAL under 1.0.0, and `whatif` to 1.1.0 shows the
+    holds that 1.0.0 missed on clinical-drug codes, the label change, and what 1.1.0 cannot identify."""
+    import json
+    from pathlib import Path
+
+    cases = Path(__file__).resolve().parents[1] / "cases"
+    record = json.loads((cases / "121-med-scd-ibuprofen-naproxen-product-codes.json").read_text())["bundle"]
+    no_dx = json.loads((cases / "018-dx-no-pain-diagnosis.json").read_text())["bundle"]
+    factory = factory_for(engine)
+    recorded = [
+        service.evaluate_and_record(
+            json.dumps(r).encode(), as_of=date(2026, 6, 1), actor="dr.a", channel="api", session_factory=factory,
+            policy="drg-clinic@1.0.0",
+        )
+        for r in (record, no_dx)
+    ]
+    assert not any(a.kind == "hold_medication" for a in recorded[0].actions)  # what 1.0.0 missed
+    with read_session(engine) as session:
+        for decision in recorded:
+            result = replay(session, decision.decision_id)
+            assert result.identical and result.policy == "drg-clinic@1.0.0", result.differences
+        report = whatif(session, policy="drg-clinic@1.1.0")
+    by_id = {c.decision_id: c for c in report.changes}
+    holds = by_id[recorded[0].decision_id]
+    assert (holds.recorded_outcome, holds.would_be_outcome) == ("ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS")
+    assert holds.actions_added == ["hold_medication:ibuprofen", "hold_medication:naproxen"]
+    assert holds.criteria == [] and holds.label is None
+    label = by_id[recorded[1].decision_id]
+    assert label.label == ("OFF_LABEL", "UNDETERMINED") and not label.outcome_changed

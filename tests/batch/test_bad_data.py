@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import orjson
@@ -106,3 +107,41 @@ def test_urn_uuid_group_matches_the_single_patient_path(tmp_path: Path) -> None:
         assert type(exc).__name__ == "DanglingReferenceError"
     else:
         raise AssertionError("the single-patient path accepted an unresolvable urn:uuid subject")
+
+
+def test_the_summary_counts_distinct_unrecognised_medications(audit: SessionFactory, tmp_path: Path) -> None:
+    """Spec §7: what the policy cannot identify is counted for the run (distinct drugs, patients each)."""
+    from eligibility.batch.summary import summary_table
+
+    export = tmp_path / "export"
+    write_export(export, 4, seed=5)
+    patients = [orjson.loads(line)["id"] for line in (export / "Patient.ndjson").read_bytes().splitlines()]
+
+    def request(rid: str, patient: str, text: str) -> bytes:
+        return orjson.dumps(
+            {
+                "resourceType": "MedicationRequest",
+                "id": rid,
+                "status": "active",
+                "intent": "order",
+                "subject": {"reference": f"Patient/{patient}"},
+                "authoredOn": "2025-01-01",
+                "medicationCodeableConcept": {"text": text},
+            }
+        )
+
+    _append(
+        export / "MedicationRequest.ndjson",
+        request("u1", patients[0], "kratom capsules"),
+        request("u2", patients[1], "kratom capsules"),
+        request("u3", patients[1], "Zzyzx 10 mg"),
+        request("k1", patients[2], "Eliquis 5 mg"),  # identified by its brand: not counted
+    )
+    out = tmp_path / "out" / "decisions.ndjson"
+    summary = run_batch(BatchOptions(export, out, as_of=AS_OF, workers=1, session_factory=audit))
+    assert summary.unrecognised == {("", "", "kratom capsules"): 2, ("", "", "Zzyzx 10 mg"): 1}
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(summary_table(summary))
+    assert re.search(r"unrecognised medications\s*│\s*2\s*│\s*│ distinct; most common: kratom", console.export_text())

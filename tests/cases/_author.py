@@ -42,6 +42,7 @@ PERCENT_RELIEF_CODE = "percent-pain-relief"
 SYSTEMS = {"icd10": ICD10, "snomed": SNOMED, "rxnorm": RXNORM, "loinc": LOINC, "cpt": CPT, "hcpcs": HCPCS}
 
 POLICY = "drg-clinic@1.0.0"
+POLICY_V11 = "drg-clinic@1.1.0"  # spec §7: medications as EHRs code them; label UNDETERMINED
 DEFAULT_AS_OF = "2026-06-01"
 
 TRIAL_CRITERIA = (
@@ -73,6 +74,7 @@ HOLD_DAYS = {
     "rivaroxaban": 3,
     "edoxaban": 3,
     "dabigatran": 4,
+    "dipyridamole": 2,
 }
 
 _PREFIX = {
@@ -107,7 +109,8 @@ def dt(s: str, time: str = "10:30:00-05:00") -> str:
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"system": SYSTEMS.get(system, system), "code": code}
+    """A Coding; an empty `system` leaves the element out (as EHRs that send bare codes do)."""
+    out: dict[str, Any] = {"system": SYSTEMS.get(system, system), "code": code} if system else {"code": code}
     if display:
         out["display"] = display
     return out
@@ -288,8 +291,10 @@ class Case:
             valueQuantity={"value": percent, "unit": "%", "system": UCUM, "code": "%"},
         )
 
-    def _medication_x(self, rx: tuple[str, str], mode: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _medication_x(self, rx: tuple[str, str] | None, mode: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """medication[x] plus any contained resources. mode: concept | contained | reference."""
+        if rx is None:
+            raise ValueError("a medication needs rx or medication")
         rxcui, display = rx
         code = concept(("rxnorm", rxcui, display), text=display)
         if mode == "concept":
@@ -301,9 +306,16 @@ class Case:
         ref = self.add(med)
         return {"medicationReference": {"reference": ref, "display": display}}, []
 
+    def medication(self, code: dict[str, Any], *, form: dict[str, Any] | None = None) -> str:
+        """A Medication resource of its own (for medicationReference); returns its reference."""
+        med: dict[str, Any] = {"resourceType": "Medication", "id": self._new_id("Medication"), "code": code}
+        if form:
+            med["form"] = form
+        return self.add(med)
+
     def med_request(
         self,
-        rx: tuple[str, str],
+        rx: tuple[str, str] | None,
         *,
         status: str,
         authored: str,
@@ -314,8 +326,11 @@ class Case:
         reason: list[tuple[str, str, str]] | None = None,
         dosage: str | None = None,
         mode: str = "concept",
+        medication: dict[str, Any] | None = None,
+        contained: list[dict[str, Any]] | None = None,
     ) -> str:
-        med_x, contained = self._medication_x(rx, mode)
+        """`rx` as (RxCUI, display); or `medication` as sent (medication[x]) with its `contained`."""
+        med_x, contained = (medication, contained or []) if medication else self._medication_x(rx, mode)
         res: dict[str, Any] = {"resourceType": "MedicationRequest", "id": self._new_id("MedicationRequest")}
         if contained:
             res["contained"] = contained
@@ -343,7 +358,7 @@ class Case:
 
     def med_statement(
         self,
-        rx: tuple[str, str],
+        rx: tuple[str, str] | None,
         *,
         status: str,
         start: str,
@@ -352,8 +367,10 @@ class Case:
         reason: list[tuple[str, str, str]] | None = None,
         dosage: str | None = None,
         mode: str = "concept",
+        medication: dict[str, Any] | None = None,
+        contained: list[dict[str, Any]] | None = None,
     ) -> str:
-        med_x, contained = self._medication_x(rx, mode)
+        med_x, contained = (medication, contained or []) if medication else self._medication_x(rx, mode)
         res: dict[str, Any] = {"resourceType": "MedicationStatement", "id": self._new_id("MedicationStatement")}
         if contained:
             res["contained"] = contained
@@ -479,16 +496,22 @@ def write_case(
     description: str,
     expected: dict[str, Any],
     as_of: str = DEFAULT_AS_OF,
+    policy: str = POLICY,
+    under: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
-    data = {
+    """`under`: the other policy versions the case also runs under, each with what its expectation
+    changes (criteria merge; any other key replaces)."""
+    data: dict[str, Any] = {
         "name": case.slug,
         "description": description,
         "as_of": as_of,
-        "policy": POLICY,
+        "policy": policy,
         "tags": sorted(set(case.tags)),
         "expected": expected,
-        "bundle": case.bundle(as_of),
     }
+    if under:
+        data["expected_under"] = under
+    data["bundle"] = case.bundle(as_of)
     path = directory / f"{number:03d}-{case.slug}.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -22,8 +22,12 @@ from _author import (
     DEFAULT_AS_OF,
     PERCENT_RELIEF_CODE,
     PERCENT_RELIEF_SYSTEM,
+    POLICY,
+    POLICY_V11,
+    RXNORM,
     TRIAL_CRITERIA,
     Case,
+    concept,
     expect,
     plus,
     write_case,
@@ -237,6 +241,10 @@ class Built:
     expected: dict[str, Any]
     as_of: str = DEFAULT_AS_OF
     tags: list[str] = field(default_factory=list)
+    policy: str = POLICY
+    # Other policy versions the case runs under, with what changes there (None: a v1.0 case also runs
+    # under v1.1 unchanged, see V11_CHANGES).
+    under: dict[str, dict[str, Any]] | None = None
 
 
 CASES: list[Callable[[], Built]] = []
@@ -2384,6 +2392,416 @@ def aspirin_secondary_stroke() -> Built:
     )
 
 
+
+
+# ================================================================================================
+# Policy v1.1 (spec §7): medications as EHRs code them
+# ================================================================================================
+# What §7 changes in the v1.0 cases when they run under drg-clinic@1.1.0 (every other v1.0 case must
+# decide exactly as before):
+V11_CHANGES: dict[str, dict[str, Any]] = {
+    # §7 label_status: no met qualifying diagnosis -> UNDETERMINED (v1.0 said OFF_LABEL)
+    "dx-acute-pain-only": {"label_status": "UNDETERMINED"},
+    "dx-phantom-limb-without-pain": {"label_status": "UNDETERMINED"},
+    "dx-g90531-nonexistent-crps-code": {"label_status": "UNDETERMINED"},
+    "dx-no-pain-diagnosis": {"label_status": "UNDETERMINED"},
+    # The code identifies edoxaban (rule 1 wins), but the text names apixaban, a hold-table drug: its
+    # hold is recommended too, with the conflict to settle with the prescriber (safety reading, §7).
+    "hold-edoxaban-mislabelled-apixaban": expect(
+        "ELIGIBLE_WITH_CONDITIONS",
+        actions=["hold_medication:edoxaban", "hold_medication:apixaban"],
+        absent=["lab_check:INR", "lab_check:renal_function"],
+    ),
+    # 42463 is pravastatin (known, no role), but the record's text says clopidogrel: the clopidogrel hold
+    # is recommended with the conflict named, instead of silently trusting either side.
+    "wrong-rxcui-42463-is-pravastatin": expect(
+        "ELIGIBLE_WITH_CONDITIONS",
+        actions=["hold_medication:clopidogrel"],
+        absent=["hold_medication:pravastatin"],
+    ),
+}
+CONFLICT_NOTE = "confirm which drug is taken"
+for _slug, _drug in (
+    ("hold-edoxaban-mislabelled-apixaban", "apixaban"),
+    ("wrong-rxcui-42463-is-pravastatin", "clopidogrel"),
+):
+    V11_CHANGES[_slug]["action_details"][f"hold_medication:{_drug}"]["note_contains"] = CONFLICT_NOTE
+
+
+def v11(c: Case, description: str, expected: dict[str, Any], tags: list[str]) -> Built:
+    return Built(c, description, expected, tags=tags, policy=POLICY_V11, under={})
+
+
+def rx_concept(code: str | None, display: str | None, *, text: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if code:
+        coding: dict[str, Any] = {"system": RXNORM, "code": code}
+        if display:
+            coding["display"] = display
+        out["coding"] = [coding]
+    if text:
+        out["text"] = text
+    return out
+
+
+def scd_history(c: Case) -> None:
+    """The standard history with both failed analgesics sent as clinical drugs (SCD), not ingredients."""
+    std(c, meds=False)
+    c.med_request(
+        None,
+        medication={"medicationCodeableConcept": rx_concept("310431", "gabapentin 300 MG Oral Capsule")},
+        status="completed",
+        authored="2024-09-05",
+        validity=("2024-09-05", "2025-01-05"),
+        dosage="600 mg by mouth three times daily",
+    )
+    c.med_statement(
+        None,
+        medication={
+            "medicationCodeableConcept": rx_concept(
+                "596934", "DULoxetine 60 MG Delayed Release Oral Capsule", text="duloxetine 60 mg DR capsule"
+            )
+        },
+        status="completed",
+        start="2025-02-01",
+        end="2025-05-31",
+        dosage="60 mg daily",
+    )
+
+
+@case
+def med_scd_failed_classes() -> Built:
+    c = Case("med-scd-gabapentin-duloxetine-failed")
+    c.patient(birth_date="1969-02-11", gender="female", family="Nakamura", given="Keiko")
+    scd_history(c)
+    return v11(
+        c,
+        "Gabapentin and duloxetine sent as the clinical drugs EHRs send (SCD 'gabapentin 300 MG Oral Capsule', "
+        "'DULoxetine 60 MG Delayed Release Oral Capsule', codes not in the policy's tables): identified by their "
+        "RxNorm normalized names (§7 rule 3, matched_by name) -> two failed classes -> ELIGIBLE_FOR_TRIAL. "
+        "Policy 1.0.0 found no analgesic here.",
+        expect("ELIGIBLE_FOR_TRIAL") | {"matched_by": {"MedicationRequest/medrx-1": "name"}},
+        ["med:scd", "med:name"],
+    )
+
+
+@case
+def med_scd_product_holds() -> Built:
+    c = Case("med-scd-ibuprofen-naproxen-product-codes")
+    c.patient(birth_date="1962-07-19", gender="male", family="Adeyemi", given="Tunde")
+    std(c)
+    c.med_request(("197806", "Ibuprofen 600 MG Oral Tablet"), status="active", authored="2026-03-01")
+    c.med_statement(("198014", "Naproxen 500 MG Oral Tablet"), status="active", start="2026-02-10")
+    return v11(
+        c,
+        "Active 'Ibuprofen 600 MG Oral Tablet' (SCD 197806) and 'Naproxen 500 MG Oral Tablet' (198014): product "
+        "codes of the policy's product table (§7 rule 2, matched_by product_code) -> ibuprofen 1-day and naproxen "
+        "4-day holds -> ELIGIBLE_WITH_CONDITIONS. Policy 1.0.0 missed both holds.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:ibuprofen", "hold_medication:naproxen"])
+        | {"matched_by": {"MedicationRequest/medrx-2": "product_code", "MedicationStatement/medst-2": "product_code"}},
+        ["med:product-code", "hold:ibuprofen", "hold:naproxen"],
+    )
+
+
+@case
+def med_sbd_bracketed_brand() -> Built:
+    c = Case("med-sbd-eliquis-bracketed-brand")
+    c.patient(birth_date="1950-09-02", gender="female", family="Lindqvist", given="Astrid")
+    std(c)
+    c.med_request(
+        None,
+        medication={"medicationCodeableConcept": rx_concept("1364447", "apixaban 5 MG Oral Tablet [Eliquis]")},
+        status="active",
+        authored="2025-12-01",
+        dosage="5 mg twice daily",
+    )
+    return v11(
+        c,
+        "Branded drug (SBD) 'apixaban 5 MG Oral Tablet [Eliquis]' with a code outside the product table: the "
+        "name (and its bracketed brand) identifies apixaban -> 3-day hold, no lab check -> ELIGIBLE_WITH_CONDITIONS.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:apixaban"], absent=["lab_check:INR"]),
+        ["med:sbd", "hold:apixaban"],
+    )
+
+
+@case
+def med_brand_text_only() -> Built:
+    c = Case("med-brand-names-text-only")
+    c.patient(birth_date="1957-01-23", gender="male", family="Oyelaran", given="Femi")
+    std(c)
+    c.med_statement(None, medication={"medicationCodeableConcept": {"text": "Advil 200 mg PRN"}}, status="active",
+                    start="2026-01-15")
+    c.med_statement(None, medication={"medicationCodeableConcept": {"text": "XARELTO 20MG daily with supper"}},
+                    status="active", start="2025-11-03")
+    return v11(
+        c,
+        "Patient-reported medications as text only, by brand ('Advil 200 mg PRN', 'XARELTO 20MG daily with "
+        "supper'): the brand table (clinic page: Advil) identifies ibuprofen and rivaroxaban, case-insensitive "
+        "whole words -> ibuprofen 1-day and rivaroxaban 3-day holds -> ELIGIBLE_WITH_CONDITIONS.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:ibuprofen", "hold_medication:rivaroxaban"]),
+        ["med:brand-text", "med:text-only", "hold:rivaroxaban"],
+    )
+
+
+@case
+def med_local_code_with_text() -> Built:
+    c = Case("med-local-code-warfarin")
+    c.patient(birth_date="1948-05-30", gender="male", family="Brennan", given="Patrick")
+    std(c)
+    local = "urn:oid:1.2.840.114350.1.13.861.1.7.2.698288"
+    c.med_request(
+        None,
+        medication={"medicationCodeableConcept": concept((local, "34562", "WARFARIN SODIUM 5 MG PO TABS"))},
+        status="active",
+        authored="2025-10-20",
+        dosage="5 mg by mouth daily",
+    )
+    return v11(
+        c,
+        "An EHR's local medication code with its display ('WARFARIN SODIUM 5 MG PO TABS', no RxNorm coding): the "
+        "display names warfarin (salt word 'sodium' dropped) -> 5-day hold and INR check -> ELIGIBLE_WITH_CONDITIONS.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:warfarin", "lab_check:INR"]),
+        ["med:local-code", "hold:warfarin"],
+    )
+
+
+@case
+def med_referenced_text_only() -> Built:
+    c = Case("med-referenced-medication-text-only")
+    c.patient(birth_date="1955-12-12", gender="female", family="Moreau", given="Claire")
+    std(c)
+    ref = c.medication({"text": "Clopidogrel 75mg tablet"})
+    c.med_request(
+        None,
+        medication={"medicationReference": {"reference": ref}},
+        status="active",
+        authored="2025-08-14",
+        reason=[("icd10", "Z95.5", "Presence of coronary angioplasty implant and graft")],
+    )
+    return v11(
+        c,
+        "A referenced Medication whose code has text only ('Clopidogrel 75mg tablet', no coding) -> clopidogrel "
+        "7-day hold -> ELIGIBLE_WITH_CONDITIONS (the stent reason makes no aspirin decision here: no aspirin).",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:clopidogrel"]),
+        ["med:referenced-medication", "med:text-only", "hold:clopidogrel"],
+    )
+
+
+@case
+def med_contained_sbd() -> Built:
+    c = Case("med-contained-pradaxa")
+    c.patient(birth_date="1949-03-08", gender="male", family="Kowalski", given="Jan")
+    std(c)
+    med = {
+        "resourceType": "Medication",
+        "id": "med1",
+        "code": rx_concept("1037179", "dabigatran etexilate 150 MG Oral Capsule [Pradaxa]"),
+    }
+    c.med_request(
+        None,
+        medication={"medicationReference": {"reference": "#med1", "display": "Pradaxa 150 mg"}},
+        contained=[med],
+        status="active",
+        authored="2025-07-01",
+    )
+    return v11(
+        c,
+        "A contained Medication coded as a branded drug outside the product table ('dabigatran etexilate 150 MG "
+        "Oral Capsule [Pradaxa]'): the name identifies dabigatran -> 4-day hold and renal function check.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:dabigatran", "lab_check:renal_function"]),
+        ["med:contained", "hold:dabigatran"],
+    )
+
+
+@case
+def med_several_codings() -> Built:
+    c = Case("med-several-codings-one-concept")
+    c.patient(birth_date="1953-10-17", gender="female", family="Haddad", given="Leila")
+    std(c)
+    c.med_request(
+        None,
+        medication={
+            "medicationCodeableConcept": {
+                "coding": [
+                    {"system": "http://hl7.org/fhir/sid/ndc", "code": "0003-0894-21", "display": "ELIQUIS 5MG TAB"},
+                    {"system": "urn:oid:2.16.840.1.113883.3.9999.1", "code": "APX5", "display": "apixaban tab"},
+                    {"system": RXNORM, "code": "1364445", "display": "apixaban 5 MG Oral Tablet"},
+                ],
+                "text": "apixaban (ELIQUIS) 5 mg tablet",
+            }
+        },
+        status="active",
+        authored="2026-01-10",
+    )
+    return v11(
+        c,
+        "One medication concept with three codings (NDC, a local code, the RxNorm SCD 1364445): the RxNorm product "
+        "code identifies apixaban whatever the order of the codings -> 3-day hold.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:apixaban"])
+        | {"matched_by": {"MedicationRequest/medrx-2": "product_code"}},
+        ["med:several-codings"],
+    )
+
+
+@case
+def med_combination_opioid() -> Built:
+    c = Case("med-combination-hydrocodone-acetaminophen")
+    c.patient(birth_date="1972-04-04", gender="male", family="Reyes", given="Daniel")
+    std(c, meds=False)
+    gabapentin_std(c)
+    c.med_statement(
+        None,
+        medication={
+            "medicationCodeableConcept": rx_concept(
+                "856999", "Acetaminophen 325 MG / HYDROcodone Bitartrate 5 MG Oral Tablet", text="Norco 5-325"
+            )
+        },
+        status="completed",
+        start="2025-02-01",
+        end="2025-05-31",
+    )
+    return v11(
+        c,
+        "Gabapentin plus 'Acetaminophen 325 MG / HYDROcodone Bitartrate 5 MG Oral Tablet' (Norco): a combination "
+        "maps to every ingredient, so hydrocodone makes it an opioid class; failed by the 7 of 2025-04-10 -> two "
+        "failed classes -> ELIGIBLE_FOR_TRIAL.",
+        expect("ELIGIBLE_FOR_TRIAL"),
+        ["med:combination"],
+    )
+
+
+@case
+def med_combination_aggrenox() -> Built:
+    c = Case("med-combination-aspirin-dipyridamole")
+    c.patient(birth_date="1951-08-21", gender="female", family="Novak", given="Irena")
+    std(c)
+    c.med_request(
+        None,
+        medication={
+            "medicationCodeableConcept": rx_concept(
+                "226718", "aspirin 25 MG / dipyridamole 200 MG Extended Release Oral Capsule [Aggrenox]"
+            )
+        },
+        status="active",
+        authored="2025-06-01",
+    )
+    return v11(
+        c,
+        "Aggrenox ('aspirin 25 MG / dipyridamole 200 MG Extended Release Oral Capsule'): both ingredients get their "
+        "rule -> aspirin 6-day (no secondary-prevention indication on record) and dipyridamole 2-day holds.",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:aspirin", "hold_medication:dipyridamole"]),
+        ["med:combination", "hold:dipyridamole"],
+    )
+
+
+@case
+def med_topical_nsaid() -> Built:
+    c = Case("med-topical-diclofenac-gel")
+    c.patient(birth_date="1966-06-15", gender="female", family="Abara", given="Ngozi")
+    std(c, meds=False)
+    gabapentin_std(c)
+    gel = rx_concept("855633", "diclofenac sodium 10 MG/ML Topical Gel", text="Voltaren 1% gel")
+    c.med_statement(None, medication={"medicationCodeableConcept": gel}, status="completed", start="2025-02-01",
+                    end="2025-05-31", dosage="apply to the foot four times daily")
+    c.med_request(None, medication={"medicationCodeableConcept": gel}, status="active", authored="2026-04-01")
+    return v11(
+        c,
+        "Diclofenac as a topical gel: tried 2025-02..05 and failed (7 on 2025-04-10) it counts in the topical "
+        "class, not nsaid (§7), which with gabapentin makes two classes; active now it gets an advisory, not the "
+        "oral 1-day hold -> ELIGIBLE_FOR_TRIAL (advisories are not conditions).",
+        expect("ELIGIBLE_FOR_TRIAL", actions=["advisory:diclofenac"], absent=["hold_medication:diclofenac"]),
+        ["med:topical"],
+    )
+
+
+@case
+def med_liquigel_stays_held() -> Built:
+    c = Case("med-oral-liqui-gel-keeps-its-hold")
+    c.patient(birth_date="1964-11-09", gender="male", family="Petrov", given="Ivan")
+    std(c)
+    c.med_statement(
+        None,
+        medication={"medicationCodeableConcept": {"text": "Advil Liqui-Gel 200 mg oral capsule"}},
+        status="active",
+        start="2026-02-01",
+    )
+    return v11(
+        c,
+        "'Advil Liqui-Gel 200 mg oral capsule' names a gel but also an oral capsule: a systemic form word overrides "
+        "the topical one, so the ibuprofen 1-day hold stays (a doubtful form never loses its hold).",
+        expect("ELIGIBLE_WITH_CONDITIONS", actions=["hold_medication:ibuprofen"], absent=["advisory:ibuprofen"]),
+        ["med:topical-systemic-override"],
+    )
+
+
+@case
+def med_unrecognised() -> Built:
+    c = Case("med-unrecognised-listed")
+    c.patient(birth_date="1970-03-03", gender="female", family="Walsh", given="Siobhan")
+    std(c)
+    c.med_statement(None, medication={"medicationCodeableConcept": {"text": "kratom capsules (herbal)"}},
+                    status="active", start="2026-03-01")
+    c.med_request(None, medication={"medicationCodeableConcept": rx_concept("2601723", None)}, status="active",
+                  authored="2026-04-20")
+    return v11(
+        c,
+        "An active herbal product named only in text ('kratom capsules (herbal)') and an RxNorm code with no display "
+        "that the policy does not hold: neither is identified, so neither counts or gets a hold; both are listed "
+        "under `unrecognised` and named in the medication reconciliation and the explanation (§7) -> "
+        "ELIGIBLE_FOR_TRIAL.",
+        expect("ELIGIBLE_FOR_TRIAL")
+        | {"unrecognised": ["MedicationRequest/medrx-2", "MedicationStatement/medst-2"]},
+        ["med:unrecognised"],
+    )
+
+
+@case
+def code_unmapped_system() -> Built:
+    c = Case("code-icd10-without-system-not-guessed")
+    c.patient(birth_date="1974-02-27", gender="male", family="Osei", given="Kwame")
+    std(c, dx=False)
+    c.condition(
+        [("", "G90.521", "Complex regional pain syndrome I of right lower limb")],
+        onset="2024-08-15",
+        body_site=[R_FOOT],
+    )
+    return v11(
+        c,
+        "The CRPS diagnosis arrives with code 'G90.521' but no system: a code of ICD-10-CM shape under a missing "
+        "system is not guessed (§7): qualifying_diagnosis stays unknown (and location, duration with it), the label "
+        "is UNDETERMINED, and the coding is listed under `unrecognised` for the clinic to map.",
+        expect(
+            "INSUFFICIENT_INFORMATION",
+            label="UNDETERMINED",
+            qualifying_diagnosis="unknown",
+            pain_location="unknown",
+            pain_duration="unknown",
+        )
+        | {"unrecognised": ["Condition/cond-1"]},
+        ["code:unmapped-system"],
+    )
+
+
+@case
+def code_oid_systems() -> Built:
+    c = Case("code-oid-systems-recognised")
+    c.patient(birth_date="1968-12-01", gender="female", family="Ferreira", given="Ana")
+    std(c, dx=False)
+    c.condition(
+        [("urn:oid:2.16.840.1.113883.6.90", "G90.521", "Complex regional pain syndrome I of right lower limb")],
+        onset="2024-08-15",
+        body_site=[("urn:oid:2.16.840.1.113883.6.96", "7769000", "Structure of right foot")],
+    )
+    return v11(
+        c,
+        "A C-CDA-converted record names its systems by OID (ICD-10-CM 2.16.840.1.113883.6.90, SNOMED CT "
+        "2.16.840.1.113883.6.96): the same code systems, listed in the v1.1 policy -> qualifying, located -> "
+        "ELIGIBLE_FOR_TRIAL, ON_LABEL.",
+        expect("ELIGIBLE_FOR_TRIAL"),
+        ["code:oid-system"],
+    )
+
+
 # ================================================================================================
 # README
 # ================================================================================================
@@ -2455,6 +2873,23 @@ REQUIREMENTS: list[tuple[str, str]] = [
     ("contra:Z96.82", "Z96.82 presence of neurostimulator"),
     ("contra:dementia", "Dementia"),
     ("contra:active-cancer", "Active cancer"),
+    ("med:scd", "v1.1 §7: clinical drug (SCD) name, code not in the tables"),
+    ("med:name", "v1.1 §7: identified by the RxNorm normalized name (matched_by name)"),
+    ("med:product-code", "v1.1 §7: product code of the product table (matched_by product_code)"),
+    ("med:sbd", "v1.1 §7: branded drug (SBD) with its bracketed brand"),
+    ("med:brand-text", "v1.1 §7: brand name in free text (Advil, Xarelto)"),
+    ("med:text-only", "v1.1 §7: medication with text only, no coding"),
+    ("med:local-code", "v1.1 §7: local code with a display"),
+    ("med:referenced-medication", "v1.1 §7: referenced Medication with text only"),
+    ("med:contained", "v1.1 §7: contained Medication coded as a branded drug"),
+    ("med:several-codings", "v1.1 §7: several codings on one medication (NDC, local, RxNorm)"),
+    ("med:combination", "v1.1 §7: combination product maps to every ingredient"),
+    ("med:topical", "v1.1 §7: topical NSAID: advisory, not a hold; topical class"),
+    ("med:topical-systemic-override", "v1.1 §7: a systemic form word keeps the hold"),
+    ("med:unrecognised", "v1.1 §7: active medications nobody identifies are listed"),
+    ("code:unmapped-system", "v1.1 §7: ICD-10-CM code without a system is not guessed, listed"),
+    ("code:oid-system", "v1.1: code systems named by their OIDs"),
+    ("hold:dipyridamole", "Hold dipyridamole (2 d), via aspirin/dipyridamole"),
 ]
 
 README_HEAD = (HERE / "_readme_head.md").read_text(encoding="utf-8")
@@ -2526,8 +2961,16 @@ def main() -> None:
             raise SystemExit(f"duplicate slug {b.case.slug}")
         seen.add(b.case.slug)
         b.case.tags = list(b.tags)
-        path = write_case(HERE, number, b.case, description=b.description, expected=b.expected, as_of=b.as_of)
+        under = b.under
+        if under is None:  # a v1.0 case: also under v1.1, changed only where §7 says so
+            under = {POLICY_V11: V11_CHANGES.pop(b.case.slug, {})}
+        path = write_case(
+            HERE, number, b.case, description=b.description, expected=b.expected, as_of=b.as_of,
+            policy=b.policy, under=under,
+        )
         built.append((path.name, b))
+    if V11_CHANGES:
+        raise SystemExit(f"V11_CHANGES names cases that do not exist: {sorted(V11_CHANGES)}")
     (HERE / "README.md").write_text(render_readme(built), encoding="utf-8")
     print(f"wrote {len(built)} cases")
 

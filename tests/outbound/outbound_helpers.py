@@ -238,6 +238,17 @@ SCENARIOS: dict[str, tuple[bytes, date, str]] = {
         AS_OF,
         "ELIGIBLE_WITH_CONDITIONS",
     ),
+    # spec §7: an active medication nobody identifies and a CRPS code sent without its system
+    "unrecognised": (
+        bundle(
+            add=(
+                {**medication("rx-unknown", "2601723", "x"), "medicationCodeableConcept": {"text": "kratom capsules"}},
+                {**condition("dx-nosystem", "G90.521"), "code": {"coding": [{"code": "G90.521"}]}},
+            )
+        ),
+        AS_OF,
+        "ELIGIBLE_WITH_CONDITIONS",
+    ),
     "coagulopathy": (bundle(add=(condition("dx-coag", "D68.9"),)), AS_OF, "NOT_ELIGIBLE"),
     "substance_use": (bundle(add=(condition("dx-oud", "F11.20"),)), AS_OF, "NOT_ELIGIBLE"),
     "minor": (bundle(birthDate="2012-02-02"), AS_OF, "NOT_ELIGIBLE"),

@@ -191,6 +191,7 @@ INDICATOR = {
     "off_label": "info",
     "antithrombotics": "info",
     "implant": "info",
+    "unrecognised": "warning",  # eligible, but an active medication nobody identified may be a missed hold
     "example_early": "warning",
     "missing_data": "warning",
     "recent_pain_missing_data": "warning",
@@ -289,7 +290,7 @@ def test_card_source_links_uuid_and_override_reasons() -> None:
     assert card["links"] == [
         {"label": "Full decision record", "url": DECISION_URL + decision.decision_id, "type": "absolute"}
     ]
-    assert card["source"]["label"] == "DRG candidacy, policy drg-clinic 1.0.0"
+    assert card["source"]["label"] == "DRG candidacy, policy drg-clinic 1.1.0"
     reasons = card["overrideReasons"]
     assert {r["code"] for r in reasons} >= {"clinical-judgement", "patient-preference", "data-incorrect"}
     for reason in reasons:

@@ -86,6 +86,7 @@ EXPECTED_STATUS = {
     "missing_data": "data-required",
     "recent_pain_missing_data": "data-required",  # NOT_ELIGIBLE, but criteria are still unknown
     "no_conditions": "success",
+    "unrecognised": "success",  # the unidentified items are a Task and a card warning, not missing criteria
     "off_label": "success",
     "antithrombotics": "success",
     "coagulopathy": "success",
@@ -113,7 +114,7 @@ def test_guidance_names_decision_policy_outcome_and_patient() -> None:
     decision = scenario("example")
     response = guidance_response(decision, base_url=BASE + "/")
     assert response["id"] == decision.decision_id
-    assert response["moduleUri"] == "urn:drg-eligibility:policy:drg-clinic@1.0.0"
+    assert response["moduleUri"] == "urn:drg-eligibility:policy:drg-clinic@1.1.0"
     extensions = {e["url"]: next(v for k, v in e.items() if k != "url") for e in response["extension"]}
     assert extensions[f"{BASE}/StructureDefinition/drg-policy-sha256"] == decision.policy.sha256
     assert extensions[f"{BASE}/StructureDefinition/drg-input-sha256"] == decision.input_sha256
@@ -363,3 +364,21 @@ def test_operation_definition_parameters() -> None:
         ("decision", "out"): (1, "1", "string"),
         ("outcome", "out"): (0, "1", "OperationOutcome"),  # warnings about resources the policy does not read
     }
+
+
+def test_what_the_policy_could_not_read_is_one_requested_task_naming_each_item() -> None:
+    decision = scenario("unrecognised")
+    assert {u.reference for u in decision.unrecognised} == {"MedicationRequest/rx-unknown", "Condition/dx-nosystem"}
+    [task] = [t for t in tasks(decision, base_url=BASE) if t["code"]["coding"][0]["code"] == "identify-unrecognised"]
+    validate_r4(task)
+    assert (task["status"], task["intent"]) == ("requested", "proposal")
+    assert "kratom capsules (MedicationRequest/rx-unknown)" in task["description"]
+    references = [i["valueReference"]["reference"] for i in task["input"] if "valueReference" in i]
+    assert sorted(references) == ["Condition/dx-nosystem", "MedicationRequest/rx-unknown"]
+    codings = [i["valueCodeableConcept"] for i in task["input"] if "valueCodeableConcept" in i]
+    assert {"coding": [{"code": "G90.521"}], "text": "G90.521"} in codings or any(
+        c.get("coding") == [{"code": "G90.521"}] for c in codings
+    )
+    assert not [
+        t for t in tasks(scenario("example"), base_url=BASE) if "unrecognised" in t["code"]["coding"][0]["code"]
+    ]

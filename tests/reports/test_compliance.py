@@ -13,9 +13,10 @@ from eligibility.audit import store
 from eligibility.audit.checkpoints import Signer
 from eligibility.audit.database import read_session
 from eligibility.audit.verify import verify
+from eligibility.policy import load_policy
 from reports.compliance import ComplianceReport, compliance_summary, load_period, parse_timestamps
 
-POLICY_1_SHA = "f31ea663ea46925c756a0be58739f00a894dc02ba6412d53573de69d2456048c"
+DEFAULT_POLICY = load_policy()  # the scenario decides under the configured default
 
 
 def summarise(engine: Engine, signer: Signer, start: date = PERIOD[0], end: date = PERIOD[1]) -> ComplianceReport:
@@ -58,10 +59,10 @@ def assert_june_numbers(report: ComplianceReport) -> None:
     ].tolist() == [1, 1, 1, 1]
     assert by_referrer.loc["dr.baker", ["ELIGIBLE_FOR_TRIAL", "INSUFFICIENT_INFORMATION"]].tolist() == [1, 2]
     assert rows(report.by_policy, "policy_id", "policy_version", "decisions") == [
-        ("drg-clinic", "1.0.0", 11),
+        ("drg-clinic", DEFAULT_POLICY.version, 11),
         ("drg-clinic", "2.0.0", 1),
     ]
-    assert report.by_policy["policy_sha256"].iloc[0] == POLICY_1_SHA
+    assert report.by_policy["policy_sha256"].iloc[0] == DEFAULT_POLICY.sha256
 
     assert rows(report.by_specialist, "reviewer", "reviews", "accepts", "overrides", "override_rate") == [
         ("dr.kim", 4, 3, 1, 0.25),

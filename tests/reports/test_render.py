@@ -12,7 +12,7 @@ import weasyprint  # type: ignore[import-untyped]
 from reports_helpers import PERIOD, Built, tamper
 from sqlalchemy.orm import Session
 
-from eligibility import service
+from eligibility.audit import store
 from eligibility.audit.checkpoints import Signer
 from eligibility.audit.database import read_session
 from eligibility.audit.verify import verify
@@ -61,15 +61,20 @@ def test_html_states_the_numbers_the_verification_and_iso_times(report: Complian
 
 
 def test_html_escapes_what_users_typed(fresh_sqlite: Built, signer: Signer) -> None:
-    service.record_review(
-        fresh_sqlite.trail.decisions["D5"],
-        reviewer="dr.<b>x</b>",
-        action="override",
-        outcome="ELIGIBLE_FOR_TRIAL",
-        reason_code="<script>alert(1)</script>",
-        channel="api",
-        session_factory=lambda: Session(fresh_sqlite.engine),
-    )
+    # Written below the service, which refuses reason codes outside its vocabulary: a trail may still hold
+    # any text from before that check or from another writer, and the report must escape it.
+    with Session(fresh_sqlite.engine) as session:
+        store.append_review(
+            session,
+            decision_id=fresh_sqlite.trail.decisions["D5"],
+            reviewer="dr.<b>x</b>",
+            action="override",
+            outcome="ELIGIBLE_FOR_TRIAL",
+            reason_code="<script>alert(1)</script>",
+            comment="",
+            channel="api",
+        )
+        session.commit()
     # The scenario's clock is still patched: the review is recorded at its last step, 2026-07-01 02:00.
     july = summarise(fresh_sqlite, signer, date(2026, 7, 1), date(2026, 7, 1))
     assert july.by_specialist["reviewer"].tolist() == ["dr.<b>x</b>", "dr.kim"]

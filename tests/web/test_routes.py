@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -15,6 +15,7 @@ from eligibility.audit import store
 from eligibility.audit.checkpoints import signer_from_settings
 from eligibility.audit.models import KIND_ACCESS, KIND_REVIEW
 from eligibility.audit.verify import verify
+from eligibility.decision import Decision
 from eligibility.settings import Settings
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
 from reports.compliance import compliance_summary, load_period
@@ -164,7 +165,10 @@ def test_evidence_link_shows_the_resource_from_the_stored_input(client: TestClie
     decision_id = seeded.decisions["example"]
     login(client, seeded.tokens["dr.chen"])
     page = client.get(f"/ui/decisions/{decision_id}/resources/Observation/pain-1")
-    assert page.status_code == 200 and "&#34;id&#34;: &#34;pain-1&#34;" in page.text
+    assert page.status_code == 200 and "&#34;id&#34;: &#34;pain-1&#34;" in page.text  # raw JSON behind a toggle
+    assert '<details id="raw-json">' in page.text
+    # and element by element, readable
+    assert '<th scope="row" class="mono">code.coding[0].code</th><td>72514-3</td>' in page.text
     assert _records(seeded, decision_id, KIND_ACCESS)[-1].data()["purpose"] == "web-evidence"
     missing = client.get(f"/ui/decisions/{decision_id}/resources/Observation/nope")
     assert missing.status_code == 404 and "not in the record" in missing.text
@@ -193,6 +197,9 @@ def test_review_needs_csrf_a_reason_and_for_an_override_a_comment(client: TestCl
     assert incomplete.status_code == 400
     for message in ("Choose a reason", "needs the outcome", "needs a comment"):
         assert message in incomplete.text
+    # the refusal is said at the top of the page too, not only beside the form at its foot
+    top = incomplete.text.index('id="top-errors"')
+    assert top < incomplete.text.index("<h1>") and "Choose a reason" in incomplete.text[top : top + 400]
     assert _records(seeded, decision_id, KIND_REVIEW) == []
 
 
@@ -240,6 +247,7 @@ def test_dashboard_shows_the_report_numbers(client: TestClient, seeded: Seeded) 
     assert f"<dt>Reviews</dt><dd>{expected.reviews}</dd>" in page
     assert f"<dt>Overridden</dt><dd>{expected.overrides}</dd>" in page
     assert "Audit chain verified" in page
+    assert "no signed checkpoint yet" in page and "after the newest signed checkpoint" not in page  # none signed here
     with seeded.session() as session:
         queries = [r for r in store.iter_records(session, kinds=[KIND_ACCESS]) if r.decision_id is None]
     assert queries[-1].data()["purpose"] == "compliance-dashboard" and queries[-1].channel == "web"
@@ -289,3 +297,59 @@ def test_pages_are_not_in_the_openapi_document_and_the_stylesheet_is_served(clie
     assert not [p for p in paths if p.startswith("/ui")]
     css = client.get("/ui/static/web.css")
     assert css.status_code == 200 and ":focus-visible" in css.text
+
+
+def _submit_case(seeded: Seeded, name: str) -> Decision:
+    """A decision case's record submitted by dr.rivera as the API would (a decision of the test's own)."""
+    from eligibility.service import evaluate_and_record
+
+    case = orjson.loads((Path(__file__).resolve().parents[1] / "cases" / f"{name}.json").read_bytes())
+    return evaluate_and_record(
+        orjson.dumps(case["bundle"]),
+        as_of=date.fromisoformat(case["as_of"]),
+        actor="dr.rivera",
+        channel="fhir-api",
+        session_factory=seeded.session,
+    )
+
+
+def test_case_page_lists_what_the_policy_could_not_identify(client: TestClient, seeded: Seeded) -> None:
+    """Spec §7: unrecognised medications and codes are shown to the specialist, with evidence links."""
+    decision = _submit_case(seeded, "132-med-unrecognised-listed")
+    login(client, seeded.tokens["dr.chen"])
+    page = client.get(f"/ui/decisions/{decision.decision_id}").text
+    assert "Not identified by the policy" in page and "not counted toward any criterion or checked for a hold" in page
+    assert "kratom capsules (herbal)" in page
+    assert f'href="/ui/decisions/{decision.decision_id}/resources/MedicationRequest/medrx-2"' in page
+    assert "2601723" in page
+    assert "identified by ingredient code" in page  # the gabapentin evidence says how it was identified
+
+
+def test_case_page_names_the_patient_from_the_stored_input(client: TestClient, seeded: Seeded) -> None:
+    login(client, seeded.tokens["dr.chen"])
+    page = client.get(f"/ui/decisions/{seeded.decisions['example']}").text
+    assert "Ana Rivera — Decision" in page
+    assert "Ana Rivera · born 1978-03-14 (48 on 2026-11-20) · female" in page
+    baseline = client.get(f"/ui/decisions/{seeded.decisions['001-baseline-crps-foot-eligible']}").text
+    assert "Maria Okafor" in baseline and "MRN MRN-8820333" in baseline
+
+
+def test_the_worklist_names_patients_and_finds_them_by_name_or_mrn(client: TestClient, seeded: Seeded) -> None:
+    """Issue 11: a specialist can find "Maria Okafor" by name or by MRN."""
+    login(client, seeded.tokens["dr.chen"])
+    everything = client.get("/ui/worklist?state=all").text
+    assert "<strong>Maria Okafor</strong>" in everything and "<strong>Ana Rivera</strong>" in everything
+    by_name = client.get("/ui/worklist?state=all&patient=okafor").text
+    assert "Maria Okafor" in by_name and "Ana Rivera" not in by_name
+    assert seeded.decisions["001-baseline-crps-foot-eligible"][:8] in by_name
+    by_mrn = client.get("/ui/worklist?state=all&patient=MRN-8820333").text
+    assert "Maria Okafor" in by_mrn and by_mrn.count("<strong>") == by_name.count("<strong>")
+    assert "0 decisions" in client.get("/ui/worklist?state=all&patient=nobody-at-all").text
+
+
+def test_a_needs_review_case_offers_to_confirm_the_review_outcome(client: TestClient, seeded: Seeded) -> None:
+    decision = _submit_case(seeded, "074-pacemaker-needs-review")
+    assert decision.outcome == "NEEDS_REVIEW"
+    login(client, seeded.tokens["dr.chen"])
+    page = client.get(f"/ui/decisions/{decision.decision_id}").text
+    assert "Confirm the review outcome" in page and "Accept the outcome NEEDS_REVIEW" not in page
