@@ -132,6 +132,14 @@ def evaluate(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Evaluation date YYYY-MM-DD (default: today).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="json (the decision record) or text.")] = "text",
     policy: Annotated[str | None, typer.Option(help="Policy id@version (default: the configured one).")] = None,
+    read_all: Annotated[
+        bool,
+        typer.Option(
+            "--read-all",
+            help="Validate every resource of a read type, not only what the policy reads "
+            "(a problem in an unread resource then rejects the record instead of a warning).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate each patient's record; every decision is recorded in the audit trail before it is shown.
 
@@ -147,7 +155,14 @@ def evaluate(
         if len(files) > 1 and output_format == "text":
             typer.echo(("\n" if index else "") + f"── {path} " + "─" * max(0, 70 - len(path)))
         try:
-            _evaluate_one(path, day=day, output_format=output_format, policy=policy, several=len(files) > 1)
+            _evaluate_one(
+                path,
+                day=day,
+                output_format=output_format,
+                policy=policy,
+                several=len(files) > 1,
+                read_all=read_all or get_settings().read_all,
+            )
         except typer.Exit as exit_:
             if len(files) == 1 or exit_.exit_code == EXIT_AUDIT:
                 raise
@@ -157,18 +172,25 @@ def evaluate(
         raise typer.Exit(EXIT_USAGE)
 
 
-def _evaluate_one(path: str, *, day: date, output_format: str, policy: str | None, several: bool) -> None:
-    from eligibility.service import evaluate_and_record
+def _evaluate_one(
+    path: str, *, day: date, output_format: str, policy: str | None, several: bool, read_all: bool
+) -> None:
+    from eligibility.service import evaluate_and_record_result
 
     raw = read_input(path)
     try:
-        decision = evaluate_and_record(raw, as_of=day, actor=actor_name(), channel="cli", policy=policy)
+        result = evaluate_and_record_result(
+            raw, as_of=day, actor=actor_name(), channel="cli", policy=policy, read_all=read_all
+        )
     except InputError as exc:
         fail(f"{path}: {exc.one_line()}")
     except AuditError as exc:
         fail(f"no decision released: {exc.one_line()}", code=EXIT_AUDIT)
     except EligibilityError as exc:
         fail(exc.one_line())
+    decision = result.decision
+    for problem in result.unread_problems:  # on stderr: stdout is exactly the decision (--format json)
+        typer.echo(f"drg-eligibility: warning: {path}: {problem.location}: {problem.message}", err=True)
     if output_format == "json":
         option = 0 if several else orjson.OPT_INDENT_2  # several: one decision record per line
         sys.stdout.buffer.write(orjson.dumps(decision.to_json_dict(), option=option) + b"\n")

@@ -2,6 +2,11 @@
 
 Every entry point (CLI, API, batch, replay) goes through here, so nothing in the decision can
 differ between them for the same input, policy and as_of.
+
+What is validated is what the policy reads (its `ReadSet`, the one batch uses); `read_all=True`
+validates every resource of a read type instead. Both give the same decision for the same input
+(tests/test_reading_path.py); they differ only in whether a problem in an unread resource is a
+warning (`ParsedInput.unread_problems`) or rejects the input.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from datetime import date
 from eligibility.decision import Decision
 from eligibility.engine import evaluate
 from eligibility.policy import Policy, load_policy
+from eligibility.read_set import ReadSet
 from fhir_adapters import ParsedInput, parse_input
 
 __all__ = ["decide", "decide_parsed", "prepare", "resolve_policy"]
@@ -20,9 +26,26 @@ def resolve_policy(policy: str | Policy | None) -> Policy:
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
-def prepare(raw: bytes | str) -> ParsedInput:
-    """Parse and validate one patient's record; raises InputError subclasses for bad input."""
-    return parse_input(raw)
+_READ_SETS: dict[tuple[str, str], ReadSet] = {}
+
+
+def _read_set(policy: Policy) -> ReadSet:
+    """The policy's ReadSet, derived from its own value sets (whichever version), once per process."""
+    key = (policy.key, policy.sha256)
+    found = _READ_SETS.get(key)
+    if found is None:
+        found = _READ_SETS[key] = ReadSet.for_policy(policy)
+    return found
+
+
+def prepare(raw: bytes | str, *, policy: str | Policy | None = None, read_all: bool = False) -> ParsedInput:
+    """Parse one patient's record, validating what `policy` reads (everything read with `read_all`).
+
+    Raises InputError subclasses for bad input.
+    """
+    if read_all:
+        return parse_input(raw)
+    return parse_input(raw, reads=_read_set(resolve_policy(policy)))
 
 
 def decide_parsed(
@@ -50,7 +73,13 @@ def decide(
     policy: str | Policy | None = None,
     decision_id: str,
     evaluated_at: str,
+    read_all: bool = False,
 ) -> Decision:
+    chosen = resolve_policy(policy)
     return decide_parsed(
-        prepare(raw), as_of=as_of, policy=policy, decision_id=decision_id, evaluated_at=evaluated_at
+        prepare(raw, policy=chosen, read_all=read_all),
+        as_of=as_of,
+        policy=chosen,
+        decision_id=decision_id,
+        evaluated_at=evaluated_at,
     )

@@ -28,13 +28,15 @@ from eligibility.audit.database import SessionFactory
 from eligibility.audit.database import session_factory as default_session_factory
 from eligibility.decision import Decision
 from eligibility.errors import AuditError, InputError
-from eligibility.pipeline import decide_parsed, prepare
+from eligibility.pipeline import decide_parsed, prepare, resolve_policy
 from eligibility.review_reasons import check_reason
+from fhir_adapters import ReadProblem
 
 __all__ = [
     "Evaluated",
     "Rejected",
     "evaluate_and_record",
+    "evaluate_and_record_result",
     "evaluate_batch",
     "evaluate_one",
     "read_decision",
@@ -51,20 +53,31 @@ class Evaluated:
     pydantic models field by field costs about 1 ms a decision, validating the JSON a quarter of that.
     """
 
-    __slots__ = ("canonical", "decision", "record")
+    __slots__ = ("canonical", "decision", "record", "unread_problems")
 
-    def __init__(self, decision: Decision, canonical: bytes, record: dict[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        decision: Decision,
+        canonical: bytes,
+        record: dict[str, object] | None = None,
+        unread_problems: tuple[ReadProblem, ...] = (),
+    ) -> None:
         self.decision = decision
         self.canonical = canonical
         self.record = decision.to_json_dict() if record is None else record
+        self.unread_problems = unread_problems  # warnings for the answer (fhir_adapters/unread.py)
 
-    def __reduce__(self) -> tuple[Callable[[bytes, bytes], Evaluated], tuple[bytes, bytes]]:
-        return _evaluated_from_json, (orjson.dumps(self.record), self.canonical)
+    def __reduce__(
+        self,
+    ) -> tuple[
+        Callable[[bytes, bytes, tuple[ReadProblem, ...]], Evaluated], tuple[bytes, bytes, tuple[ReadProblem, ...]]
+    ]:
+        return _evaluated_from_json, (orjson.dumps(self.record), self.canonical, self.unread_problems)
 
 
-def _evaluated_from_json(data: bytes, canonical: bytes) -> Evaluated:
+def _evaluated_from_json(data: bytes, canonical: bytes, unread_problems: tuple[ReadProblem, ...] = ()) -> Evaluated:
     record = orjson.loads(data)
-    return Evaluated(Decision.model_validate(record), canonical, record)
+    return Evaluated(Decision.model_validate(record), canonical, record, unread_problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,24 +90,26 @@ class Rejected:
     policy: str | None
 
 
-def evaluate_one(raw: bytes, *, as_of: date, policy: str | None = None) -> Evaluated | Rejected:
+def evaluate_one(raw: bytes, *, as_of: date, policy: str | None = None, read_all: bool = False) -> Evaluated | Rejected:
     """Parse and evaluate without recording; the result must go through `record_batch`.
 
+    Validates what the policy reads (`read_all`: every resource of a read type; eligibility/pipeline.py).
     Safe to call in worker processes; every exception becomes a `Rejected` so that a batch
     records it instead of losing it.
     """
     try:
-        parsed = prepare(raw)
+        chosen = resolve_policy(policy)
+        parsed = prepare(raw, policy=chosen, read_all=read_all)
         decision = decide_parsed(
             parsed,
             as_of=as_of,
-            policy=policy,
+            policy=chosen,
             decision_id=str(uuid.uuid4()),
             evaluated_at=utc_now_iso(),
         )
     except Exception as exc:  # recorded as a rejection, then surfaced to the caller
         return Rejected(error=exc, raw=raw, as_of=as_of, policy=policy)
-    return Evaluated(decision=decision, canonical=parsed.canonical)
+    return Evaluated(decision=decision, canonical=parsed.canonical, unread_problems=parsed.unread_problems)
 
 
 def _write(factory: SessionFactory | None, what: str, write: Callable[[Session], object]) -> None:
@@ -140,10 +155,20 @@ def record_batch(
     actor: str,
     channel: str,
     session_factory: SessionFactory | None = None,
+    also: Callable[[Session], object] | None = None,
 ) -> list[Decision]:
-    """Record many results in one transaction; return the decisions only once it has committed."""
+    """Record many results in one transaction; return the decisions only once it has committed.
+
+    `also` writes more in the same transaction (a CDS card's row): one commit, all or nothing.
+    """
     pending = _records_for(results, actor=actor, channel=channel)
-    _write(session_factory, f"a batch of {len(results)} results", pending.append_to)
+
+    def write(session: Session) -> None:
+        pending.append_to(session)
+        if also is not None:
+            also(session)
+
+    _write(session_factory, f"a batch of {len(results)} results", write)
     return [result.decision for result in results if isinstance(result, Evaluated)]
 
 
@@ -177,7 +202,23 @@ def evaluate_and_record(
     Raises the submission's error (InputError, PolicyError, EngineError…) after recording it as a
     rejection, and AuditError when the trail cannot record — then no decision is released.
     """
-    result = evaluate_one(raw, as_of=as_of, policy=policy)
+    return evaluate_and_record_result(
+        raw, as_of=as_of, actor=actor, channel=channel, policy=policy, session_factory=session_factory
+    ).decision
+
+
+def evaluate_and_record_result(
+    raw: bytes,
+    *,
+    as_of: date,
+    actor: str,
+    channel: str,
+    policy: str | None = None,
+    session_factory: SessionFactory | None = None,
+    read_all: bool = False,
+) -> Evaluated:
+    """`evaluate_and_record`, returning the decision with the warnings about unread resources."""
+    result = evaluate_one(raw, as_of=as_of, policy=policy, read_all=read_all)
     if isinstance(result, Rejected):
         error = result.error
         what = f"the rejection of a submission ({error})"
@@ -188,7 +229,7 @@ def evaluate_and_record(
         f"decision {result.decision.decision_id}",
         _records_for([result], actor=actor, channel=channel).append_to,
     )
-    return result.decision
+    return result
 
 
 def record_review(

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # each holds <id>/<version>/manifest.json like the package's own policies/ folder.
     policy_dirs: str | None = None
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
+    # Validate every resource of a read type with the R4B models, not only what the policy reads; a
+    # problem in an unread resource then rejects the input instead of being a warning (pipeline.py).
+    read_all: bool = False
 
     # The HTTP service (`drg-eligibility serve`).
     api_base_url: str | None = None  # public URL (links, CDS JWT `aud`); default: as the request reached us

@@ -8,22 +8,30 @@ own envelope (id, meta, timestamp, link) is left out: two exports of the same re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
-__all__ = ["canonical_bundle", "sha256_hex"]
+__all__ = ["canonical_bundle", "entry_body", "sha256_hex"]
 
 
 def _key_part(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def canonical_bundle(bundle_type: str, entries: Iterable[dict[str, Any]]) -> bytes:
+def entry_body(entry: dict[str, Any]) -> bytes:
+    """One entry as it appears in the canonical form (the pipeline also scans it for codes and references)."""
+    return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+
+
+def canonical_bundle(
+    bundle_type: str, entries: Iterable[dict[str, Any]], bodies: Sequence[bytes] | None = None
+) -> bytes:
+    """`bodies`, when given, are `entry_body` of each entry, in order (made once by the caller)."""
     keyed: list[tuple[tuple[str, str, str, bytes], bytes]] = []
-    for entry in entries:
-        body = orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
+    for position, entry in enumerate(entries):
+        body = entry_body(entry) if bodies is None else bodies[position]
         resource = entry.get("resource")
         resource = resource if isinstance(resource, dict) else {}
         key = (

@@ -12,7 +12,7 @@ only shapes data. The cards themselves are built in `outbound.cards`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -22,10 +22,13 @@ from eligibility.errors import InputError
 from eligibility.policy import installed_policies
 
 from .outbound.cards import card_uuid, decision_to_cards
+from .outbound.outcome import warnings_outcome
+from .unread import ReadProblem
 
 __all__ = [
     "ORDER_SERVICE_ID",
     "SERVICE_ID",
+    "WARNINGS_EXTENSION",
     "card_uuid",
     "decision_to_cards",
     "fetch_queries",
@@ -33,11 +36,14 @@ __all__ = [
     "prefetch_to_bundle",
     "selects_neurostimulation",
     "service_definition",
+    "with_warnings",
 ]
 
 SERVICE_ID = "drg-candidacy"
 ORDER_SERVICE_ID = "drg-candidacy-order"
 
+# The response's `extension` member that carries problems found in resources the policy does not read.
+WARNINGS_EXTENSION = "org.drg-eligibility.input-warnings"
 _PATIENT_TOKEN = "{{context.patientId}}"
 _TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z]+)\s*\}\}")
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -243,3 +249,14 @@ def _neurostimulation_codes() -> frozenset[tuple[str, str]]:
         for name in ("neurostimulator_trial", "neurostimulator_permanent"):
             codes.update((cpt, code) for code in policy.valuesets.get(name, {}).get("cpt", []))
     return frozenset(codes)
+
+
+def with_warnings(response: dict[str, Any], problems: Sequence[ReadProblem]) -> dict[str, Any]:
+    """The response with an OperationOutcome of warnings under `extension`, when there are any.
+
+    Not a card: a data-quality note about vitals no rule reads would be noise on every chart opened,
+    but the EHR's integrators should see it.
+    """
+    if not problems:
+        return response
+    return {**response, "extension": {WARNINGS_EXTENSION: warnings_outcome(problems)}}

@@ -2,10 +2,16 @@
 
 Steps, each raising a typed InputError located in the submission:
 1. envelope (parsing.py): JSON / NDJSON, Bundle type, entry shape;
-2. every resource has a known resourceType; read types are validated with the R4B models (models.py);
+2. every resource has a known resourceType; what is read is validated with the R4B models (models.py);
 3. exactly one Patient;
 4. identities and references (references.py), then projection to facts (projection.py);
-5. canonical form and its SHA-256 (canonical.py).
+5. canonical form of the whole submission and its SHA-256 (canonical.py).
+
+What is read: every resource of a read type (`READ_TYPES`), or, given a `ReadFilter` (the policy's
+`ReadSet`, as batch uses), only those it keeps. The others are checked for structure (unread.py) and a
+problem in them is a `ReadProblem` warning, not an error. The canonical input is the whole submission
+either way, so the input hash, the audit trail and replay do not depend on what was read. A resource
+that validated before in this process, byte for byte, is not validated again (validated.py).
 """
 
 from __future__ import annotations
@@ -28,14 +34,16 @@ from eligibility.facts import (
     ProcedureFact,
 )
 
-from .canonical import canonical_bundle, sha256_hex
+from .canonical import canonical_bundle, entry_body, sha256_hex
 from .locations import Locator
-from .models import READ_TYPES, is_resource_type, validate_resource
+from .models import READ_TYPES, is_resource_type
 from .parsing import RawEntry, Submission, read_submission
 from .projection import Fact, Projector
 from .references import IndexedEntry, ResourceIndex, identity_of
+from .unread import ReadFilter, ReadProblem, UnreadChecker, check_id
+from .validated import validate_once
 
-__all__ = ["ParsedInput", "parse_input", "parse_resources"]
+__all__ = ["ParsedInput", "ReadFilter", "ReadProblem", "parse_input", "parse_resources"]
 
 
 @dataclass(frozen=True)
@@ -45,14 +53,21 @@ class ParsedInput:
     input_sha256: str  # sha256 hex of `canonical`
     resource_count: int  # top-level resources in the submission, read or not
     warnings: tuple[str, ...]  # "location: message", sorted; things read with an assumption
+    unread_problems: tuple[ReadProblem, ...] = ()  # problems in resources not read, as found
+    read_count: int = 0  # resources validated and projected
 
 
-def parse_input(raw: bytes | str) -> ParsedInput:
-    """A FHIR R4 Bundle, NDJSON (one resource a line) or a lone Patient -> one patient's record."""
-    return _parse(read_submission(raw))
+def parse_input(raw: bytes | str, *, reads: ReadFilter | None = None) -> ParsedInput:
+    """A FHIR R4 Bundle, NDJSON (one resource a line) or a lone Patient -> one patient's record.
+
+    `reads` chooses what is validated and projected (default: every resource of a read type).
+    """
+    return _parse(read_submission(raw), reads)
 
 
-def parse_resources(resources: Sequence[Any], *, locations: Sequence[str] | None = None) -> ParsedInput:
+def parse_resources(
+    resources: Sequence[Any], *, locations: Sequence[str] | None = None, reads: ReadFilter | None = None
+) -> ParsedInput:
     """The same from resources already decoded from JSON (bulk NDJSON runs grouped per patient).
 
     `locations`, when given, names where each resource came from (e.g. "Condition.ndjson line 42") so
@@ -66,14 +81,17 @@ def parse_resources(resources: Sequence[Any], *, locations: Sequence[str] | None
         if not isinstance(resource, dict):
             raise NotFHIRError(f"a {type(resource).__name__} is not a FHIR resource", location=locator.at())
         entries.append(RawEntry({"resource": resource}, locator))
-    return _parse(Submission("collection", tuple(entries), "resources"))
+    return _parse(Submission("collection", tuple(entries), "resources"), reads)
 
 
-def _parse(submission: Submission) -> ParsedInput:
+def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
     items: list[IndexedEntry] = []
     patients: list[IndexedEntry] = []
     ignored: Counter[str] = Counter()
-    for raw in submission.entries:
+    bodies = [entry_body(raw.entry) for raw in submission.entries]  # for the canonical form and the filter
+    unread: list[tuple[IndexedEntry, bytes]] = []
+    problems: list[ReadProblem] = []
+    for raw, body in zip(submission.entries, bodies, strict=True):
         resource = raw.resource
         if resource is None:
             continue  # e.g. a transaction DELETE: nothing to read; kept in the canonical input
@@ -84,17 +102,23 @@ def _parse(submission: Submission) -> ParsedInput:
                 location=raw.locator.at("resourceType"),
             )
         identity = identity_of(resource, raw.full_url)
-        if resource_type in READ_TYPES:
-            validate_resource(resource, raw.locator.at)
+        read = resource_type in READ_TYPES and (
+            reads is None or resource_type == "Patient" or reads.reads(resource_type, resource, body)
+        )
+        if read:
+            validate_once(resource, body, raw.locator.at)
             if identity is None:
                 raise InvalidResourceError(
                     f"{resource_type} has neither an id nor a urn:uuid fullUrl; its facts could not be cited",
                     location=raw.locator.at("id"),
                 )
-        else:
+        elif resource_type not in READ_TYPES:
             ignored[resource_type] += 1
-        item = IndexedEntry(raw, resource, identity)
+        item = IndexedEntry(raw, resource, identity, read)
         items.append(item)
+        if not read:
+            check_id(item, problems)
+            unread.append((item, body))
         if resource_type == "Patient":
             patients.append(item)
 
@@ -108,11 +132,21 @@ def _parse(submission: Submission) -> ParsedInput:
         )
 
     warnings: list[str] = []
-    projector = Projector(ResourceIndex(items), patients[0], warnings)
+    duplicates: list[str] = []
+    index = ResourceIndex(items, duplicates)
+    problems.extend(
+        ReadProblem(at, "another resource has the same identity; neither is cited", "duplicate") for at in duplicates
+    )
+    checker = UnreadChecker(index, patients[0].identity or "", problems)
+    for item, body in unread:
+        checker.check(item, body)
+    projector = Projector(index, patients[0], warnings)
     facts = _Facts()
+    read_count = 0
     for item in items:
-        if item.resource["resourceType"] not in READ_TYPES:
+        if not item.read:
             continue
+        read_count += 1
         try:
             fact = projector.project(item)
         except ValueError as exc:  # a date the validator let through but the calendar refuses
@@ -121,13 +155,15 @@ def _parse(submission: Submission) -> ParsedInput:
             facts.add(fact)
 
     record = facts.record(projector.patient_fact(), tuple(sorted(ignored.items())))
-    canonical = canonical_bundle(submission.bundle_type, (raw.entry for raw in submission.entries))
+    canonical = canonical_bundle(submission.bundle_type, (raw.entry for raw in submission.entries), bodies)
     return ParsedInput(
         record=record,
         canonical=canonical,
         input_sha256=sha256_hex(canonical),
         resource_count=len(items),
         warnings=tuple(sorted(warnings)),
+        unread_problems=tuple(problems),
+        read_count=read_count,
     )
 
 

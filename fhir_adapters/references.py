@@ -15,7 +15,6 @@ from typing import Any
 from eligibility.errors import InvalidResourceError
 
 from .locations import Locator
-from .models import READ_TYPES
 from .parsing import RawEntry
 
 __all__ = ["IndexedEntry", "ResourceIndex", "Target", "identity_of", "reference_type"]
@@ -46,6 +45,7 @@ class IndexedEntry:
     raw: RawEntry
     resource: dict[str, Any]
     identity: str | None  # "Type/id"; None only for unread resources that carry no id
+    read: bool = True  # validated and projected; False: checked for structure only (unread.py)
 
     def target(self) -> Target:
         locator = self.raw.locator
@@ -79,8 +79,10 @@ def reference_type(reference: str) -> str | None:
 class ResourceIndex:
     """The submission's resources by fullUrl and by `Type/id`."""
 
-    def __init__(self, entries: Iterable[IndexedEntry]) -> None:
-        # None marks an ambiguous key (two unread resources share it): it resolves to nothing.
+    def __init__(self, entries: Iterable[IndexedEntry], duplicates: list[str] | None = None) -> None:
+        # None marks an ambiguous key (two unread resources share it): it resolves to nothing, and the
+        # location of the second is added to `duplicates`.
+        self._duplicates = duplicates
         self._by_url: dict[str, IndexedEntry] = {}
         self._by_identity: dict[str, IndexedEntry | None] = {}
         for item in entries:
@@ -102,14 +104,15 @@ class ResourceIndex:
             self._by_identity[item.identity] = item
             return
         previous = self._by_identity[item.identity]
-        is_read = item.resource["resourceType"] in READ_TYPES
-        if is_read:
+        if item.read or (previous is not None and previous.read):
             where = previous.raw.locator.base if previous is not None else "another entry"
             raise InvalidResourceError(
                 f"{item.identity} appears twice (also at {where}); evidence would be ambiguous",
                 location=item.raw.locator.at("id"),
             )
         self._by_identity[item.identity] = None
+        if self._duplicates is not None:
+            self._duplicates.append(item.raw.locator.at("id"))
 
     def resolve(self, reference: str, container: dict[str, Any] | None, locator: Locator) -> Target | None:
         """The resource a literal reference points to, or None when the submission does not hold it.

@@ -152,6 +152,24 @@ def test_policy_show_prints_id_version_hash_and_thresholds(db_url: str) -> None:
     assert "pain_duration_min_months                 3" in other
 
 
+def test_a_bad_vitals_id_is_a_warning_on_stderr_and_read_all_rejects_it(db_url: str, tmp_path: Path) -> None:
+    bundle = json.loads((EXAMPLES / "crps-left-foot.json").read_bytes())
+    vitals = {"resourceType": "Observation", "id": "bp 1", "status": "final", "code": {"text": "blood pressure"}}
+    bundle["entry"].append({"resource": {**vitals, "subject": {"reference": "Patient/pt-crps-1"}}})
+    path = tmp_path / "with-vitals.json"
+    path.write_text(json.dumps(bundle))
+
+    done = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["outcome"] == "ELIGIBLE_WITH_CONDITIONS"  # stdout: the decision alone
+    where = f"Bundle.entry[{len(bundle['entry']) - 1}].resource.id"
+    assert f"warning: {path}: {where}: id 'bp 1' is not a FHIR id" in done.stderr.decode()
+
+    strict = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20", "--read-all")
+    assert strict.returncode == 2 and where in strict.stderr.decode()
+    assert kinds(db_url) == ["decision", "rejection"]
+
+
 def test_one_trail_whatever_folder_the_cli_runs_from(tmp_path: Path) -> None:
     """Issue 11: the default trail is per user (platformdirs), not relative to the working directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DRG_ELIGIBILITY_")}

@@ -7,6 +7,7 @@ an evaluator (e.g. a pool running a test hook) or an HTTP client for the CDS cli
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -76,7 +77,9 @@ def create_app(
         cds = CdsVerifier(load_issuers(chosen.api_cds_issuers), max_age_s=chosen.api_cds_max_token_age_s)
         pool = evaluator
         if pool is None:
-            own = ProcessEvaluator(chosen.api_workers, timeout_s=chosen.api_evaluation_timeout_s)
+            own = ProcessEvaluator(
+                chosen.api_workers, timeout_s=chosen.api_evaluation_timeout_s, read_all=chosen.read_all
+            )
             await run_in_threadpool(own.start)  # workers ready before the first request
             pool = own
         http = fhir_client or httpx.AsyncClient(timeout=chosen.api_fhir_fetch_timeout_s, follow_redirects=False)
@@ -90,6 +93,12 @@ def create_app(
             http=http,
             software_version=_software_version(),
         )
+        if evaluator is None:
+            # Out of the cyclic collector's reach: what is alive now (routes, models, SQLAlchemy) lives as
+            # long as the process, and full collections walked it on every few calls. Measured in the
+            # server process, CDS patient-view with the 200-entry chart: GC 1.10 -> 0.23 ms per call.
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

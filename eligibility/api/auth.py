@@ -87,7 +87,8 @@ def bearer_user(
 def require(permission: frozenset[Role], what: str) -> Any:
     """A dependency: the authenticated caller, if their role grants `permission`."""
 
-    def check(principal: Annotated[Principal, Depends(bearer_user)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(bearer_user)]) -> Principal:
+        # async: no I/O here, so no second thread-pool hop after bearer_user's database read
         if not principal.may(permission):
             allowed = ", ".join(sorted(permission))
             raise PermissionDeniedError(

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from eligibility.api.tables import API_CARD
 from eligibility.audit.clock import utc_now_iso
-from eligibility.audit.database import SessionFactory
-from eligibility.errors import AuditError
 
-__all__ = ["IssuedCard", "find_card", "remember_card"]
+__all__ = ["IssuedCard", "find_card", "insert_card"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,22 +21,18 @@ class IssuedCard:
     issued_to: str
 
 
-def remember_card(factory: SessionFactory, card: IssuedCard) -> None:
-    """Committed before the card is returned, so feedback on it can always be traced."""
-    try:
-        with factory() as session:
-            session.execute(
-                insert(API_CARD).values(
-                    card_uuid=card.card_uuid,
-                    decision_id=card.decision_id,
-                    service_id=card.service_id,
-                    issued_to=card.issued_to,
-                    created_at=utc_now_iso(),
-                )
-            )
-            session.commit()
-    except SQLAlchemyError as exc:
-        raise AuditError(f"the card for decision {card.decision_id} could not be stored: {exc}") from exc
+def insert_card(session: Session, card: IssuedCard) -> None:
+    """The card's row, in the caller's transaction: committed with its decision, before the card is
+    returned, so feedback on it can always be traced."""
+    session.execute(
+        insert(API_CARD).values(
+            card_uuid=card.card_uuid,
+            decision_id=card.decision_id,
+            service_id=card.service_id,
+            issued_to=card.issued_to,
+            created_at=utc_now_iso(),
+        )
+    )
 
 
 def find_card(session: Session, card_uuid: str) -> IssuedCard | None:

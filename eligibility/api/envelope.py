@@ -31,6 +31,10 @@ def parse_day(value: str, location: str) -> date:
 
 
 def unwrap(body: bytes) -> OperationInput:
+    if b'"Parameters"' not in body and b"\\u" not in body:
+        # Certainly not a Parameters resource (its resourceType would be spelt here, or escaped): the
+        # body goes to the worker as it came, not parsed here first (1.3 ms of a 190 KB chart).
+        return OperationInput(bundle=body, as_of=None, location_prefix="")
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:

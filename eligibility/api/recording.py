@@ -8,10 +8,13 @@ whose record is already written, so that nothing is recorded twice.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from eligibility.api.context import context_of
@@ -20,11 +23,20 @@ from eligibility.audit import store
 from eligibility.audit.database import SessionFactory
 from eligibility.decision import Decision
 from eligibility.errors import AuditError
-from eligibility.service import Rejected, read_decision, record_batch
+from eligibility.service import Evaluated, Rejected, read_decision, record_batch
+from fhir_adapters import ReadProblem
 
 _PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9_]*(\[\d+\])?)*")
 
-__all__ = ["actor_of", "channel_of", "evaluate_recorded", "read_recorded", "record_access", "record_rejection"]
+__all__ = [
+    "actor_of",
+    "channel_of",
+    "evaluate_recorded",
+    "read_recorded",
+    "record_access",
+    "record_rejection",
+    "relocated",
+]
 
 
 def channel_of(request: Request) -> str:
@@ -62,8 +74,18 @@ async def record_rejection(request: Request, error: Exception) -> None:
     request.state.audited = True
 
 
-async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, location_prefix: str = "") -> Decision:
+async def evaluate_recorded(
+    request: Request,
+    bundle: bytes,
+    *,
+    as_of: date,
+    location_prefix: str = "",
+    also: Callable[[Evaluated], Callable[[Session], object] | None] | None = None,
+) -> Evaluated:
     """Evaluate in a worker, record the decision or the rejection, and only then return or raise.
+
+    The result carries the decision and the warnings about resources the policy does not read.
+    `also(result)` may give one more write for the decision's transaction (CDS Hooks: the card).
 
     A rejection keeps the whole body received (the envelope too, not only the bundle in it), and
     an input error found inside an envelope is located from the envelope (`location_prefix`).
@@ -81,11 +103,19 @@ async def evaluate_recorded(request: Request, bundle: bytes, *, as_of: date, loc
         actor=actor_of(request),
         channel=channel_of(request),
         session_factory=ctx.session_factory,
+        also=None if also is None or isinstance(result, Rejected) else also(result),
     )
     request.state.audited = True
     if isinstance(result, Rejected):
         raise result.error
-    return result.decision
+    return result
+
+
+def relocated(problems: tuple[ReadProblem, ...], prefix: str) -> tuple[ReadProblem, ...]:
+    """Warnings located from the envelope, as errors are (`evaluate_recorded`)."""
+    if not prefix:
+        return problems
+    return tuple(replace(problem, location=_relocate(problem.location, prefix)) for problem in problems)
 
 
 def _relocate(location: str, prefix: str) -> str:

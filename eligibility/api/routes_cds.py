@@ -7,13 +7,16 @@ through a signed link; feedback becomes a review of that decision in the audit t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from eligibility.api.auth import CdsCaller
-from eligibility.api.cards import IssuedCard, remember_card
+from eligibility.api.cards import IssuedCard, insert_card
 from eligibility.api.context import base_url, context_of
 from eligibility.api.feedback import record_feedback
 from eligibility.api.fetch import complete_bundle
@@ -32,6 +35,7 @@ from eligibility.api.schemas import (
     validate,
 )
 from eligibility.errors import InputError
+from eligibility.service import Evaluated
 from fhir_adapters.cds_hooks import (
     ORDER_SERVICE_ID,
     SERVICE_ID,
@@ -39,6 +43,7 @@ from fhir_adapters.cds_hooks import (
     decision_to_cards,
     selects_neurostimulation,
     service_definition,
+    with_warnings,
 )
 
 __all__ = ["router"]
@@ -84,15 +89,27 @@ async def _call(request: Request, client: CdsCaller, service_id: str, hook: str)
         allowed_servers=issuer.fhir_servers,
         require_https=ctx.settings.environment not in _RELAXED,
     )
-    decision = await evaluate_recorded(request, bundle, as_of=day)
-    if hook == "patient-view" and decision.criterion("qualifying_diagnosis").status == "unknown":
-        # patient-view fires on every chart opened; most patients have no pain diagnosis at all, and a
-        # card for each would train clinicians to ignore the service. The decision is still recorded.
-        return JsonResponse({"cards": []})
+
+    def card_of(result: Evaluated) -> IssuedCard | None:
+        decision = result.decision
+        if hook == "patient-view" and decision.criterion("qualifying_diagnosis").status == "unknown":
+            # patient-view fires on every chart opened; most patients have no pain diagnosis at all, and a
+            # card for each would train clinicians to ignore the service. The decision is still recorded.
+            return None
+        return IssuedCard(card_uuid(decision.decision_id), decision.decision_id, service_id, client.actor)
+
+    def card_row(result: Evaluated) -> Callable[[Session], None] | None:
+        card = card_of(result)
+        return None if card is None else partial(insert_card, card=card)
+
+    # The card's row is committed with the decision, in one transaction: one commit per call, not two.
+    result = await evaluate_recorded(request, bundle, as_of=day, also=card_row)
+    decision = result.decision
+    if card_of(result) is None:
+        return JsonResponse(with_warnings({"cards": []}, result.unread_problems))
     link = ctx.links.url(base_url(request), decision.decision_id, issued_to=client.actor)
-    card = IssuedCard(card_uuid(decision.decision_id), decision.decision_id, service_id, client.actor)
-    await ctx.write(remember_card, ctx.session_factory, card)
-    return JsonResponse(decision_to_cards(decision, base_url=fhir_base(request), decision_url=link))
+    cards = decision_to_cards(decision, base_url=fhir_base(request), decision_url=link)
+    return JsonResponse(with_warnings(cards, result.unread_problems))
 
 
 async def _feedback(request: Request, client: CdsCaller, service_id: str) -> JsonResponse:

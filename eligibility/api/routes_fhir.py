@@ -12,7 +12,7 @@ from eligibility.api.auth import READ, READ_ANY, SUBMIT, Principal, require
 from eligibility.api.context import base_url, context_of
 from eligibility.api.envelope import parse_day, unwrap
 from eligibility.api.limits import JSON_TYPES, NDJSON_TYPES, check_content_type, read_body
-from eligibility.api.recording import evaluate_recorded, read_recorded
+from eligibility.api.recording import evaluate_recorded, read_recorded, relocated
 from eligibility.api.responses import FhirResponse
 from eligibility.api.schemas import error_responses, json_body
 from fhir_adapters.outbound import capability_statement, guidance_response, operation_definition, operation_result
@@ -83,8 +83,9 @@ async def drg_candidacy(
     operation = unwrap(body)
     day = operation.as_of or (parse_day(as_of, "asOf (query)") if as_of else None) or date.today()
     request.state.as_of = day
-    decision = await evaluate_recorded(request, operation.bundle, as_of=day, location_prefix=operation.location_prefix)
-    return FhirResponse(operation_result(decision, base_url=fhir_base(request)))
+    result = await evaluate_recorded(request, operation.bundle, as_of=day, location_prefix=operation.location_prefix)
+    warnings = relocated(result.unread_problems, operation.location_prefix)
+    return FhirResponse(operation_result(result.decision, base_url=fhir_base(request), warnings=warnings))
 
 
 @router.get(

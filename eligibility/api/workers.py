@@ -27,7 +27,7 @@ from eligibility.service import Evaluated, Rejected, evaluate_one
 
 __all__ = ["EvaluateFunction", "Evaluator", "ProcessEvaluator"]
 
-EvaluateFunction = Callable[..., Evaluated | Rejected]  # evaluate_one(raw, *, as_of, policy)
+EvaluateFunction = Callable[..., Evaluated | Rejected]  # evaluate_one(raw, *, as_of, policy, read_all)
 
 
 class Evaluator(Protocol):
@@ -75,9 +75,11 @@ def _pid() -> int:
     return os.getpid()
 
 
-def _run(function: EvaluateFunction, raw: bytes, as_of: date, policy: str | None) -> Evaluated | Rejected:
+def _run(
+    function: EvaluateFunction, raw: bytes, as_of: date, policy: str | None, read_all: bool
+) -> Evaluated | Rejected:
     """In the worker: evaluate, and make sure what goes back over the pipe can be pickled."""
-    result = function(raw, as_of=as_of, policy=policy)
+    result = function(raw, as_of=as_of, policy=policy, read_all=read_all)
     if isinstance(result, Rejected) and not isinstance(result.error, EligibilityError):
         # A bug, not a typed error; its class may not pickle (pydantic, C extensions).
         error = EngineError(f"evaluation failed: {type(result.error).__name__}: {result.error}")
@@ -88,11 +90,14 @@ def _run(function: EvaluateFunction, raw: bytes, as_of: date, policy: str | None
 class ProcessEvaluator:
     """A replaceable spawn pool running `function` (default `evaluate_one`)."""
 
-    def __init__(self, size: int, *, function: EvaluateFunction = evaluate_one, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, size: int, *, function: EvaluateFunction = evaluate_one, timeout_s: float = 30.0, read_all: bool = False
+    ) -> None:
         if size < 1:
             raise ValueError("the worker pool needs at least one process")
         self.size = size
         self.timeout_s = timeout_s
+        self.read_all = read_all  # the read_all setting: validate every resource of a read type
         self._function = function
         self._lock = threading.Lock()
         self._pool = self._new_pool()
@@ -134,10 +139,10 @@ class ProcessEvaluator:
         except BrokenProcessPool:
             pool = self._replace(pool)
         try:
-            future = pool.submit(_run, self._function, raw, as_of, policy)
+            future = pool.submit(_run, self._function, raw, as_of, policy, self.read_all)
         except BrokenProcessPool:  # broken since we looked: replace and submit once more
             pool = self._replace(pool)
-            future = pool.submit(_run, self._function, raw, as_of, policy)
+            future = pool.submit(_run, self._function, raw, as_of, policy, self.read_all)
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await asyncio.wrap_future(future)

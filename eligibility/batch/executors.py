@@ -47,6 +47,7 @@ class Evaluation:
     evaluate: ChunkEvaluator
     as_of: date
     policy: str  # id@version, resolved in the parent so that every worker uses the same
+    read_all: bool = False  # --read-all: validate every resource of a read type (eligibility/pipeline.py)
 
 
 class Executor(Protocol):
@@ -90,7 +91,7 @@ class LocalProcesses:
 
     def _submit(self, raws: Sequence[bytes]) -> Future[list[Result]]:
         e = self._evaluation
-        return self._pool.submit(e.evaluate, list(raws), e.as_of, e.policy)
+        return self._pool.submit(e.evaluate, list(raws), e.as_of, e.policy, e.read_all)
 
     def evaluate(self, chunks: Iterable[C]) -> Iterator[tuple[C, list[Result]]]:
         pending: deque[tuple[C, Future[list[Result]]]] = deque()
@@ -143,7 +144,7 @@ class DaskCluster:
     def _submit(self, raws: Sequence[bytes]) -> Any:
         e = self._evaluation
         # pure=False: a random key, so the chunk is never hashed (and never deduplicated).
-        return self._client.submit(e.evaluate, list(raws), e.as_of, e.policy, pure=False)
+        return self._client.submit(e.evaluate, list(raws), e.as_of, e.policy, e.read_all, pure=False)
 
     def evaluate(self, chunks: Iterable[C]) -> Iterator[tuple[C, list[Result]]]:
         pending: deque[tuple[C, Any]] = deque()

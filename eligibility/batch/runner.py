@@ -121,7 +121,7 @@ def run_batch(
     summary.recovery = recover_journal(options.out, options.session_factory)
     done = read_done(options.out)
     _check_same_run(done, options, policy, read_set)
-    evaluation = Evaluation(evaluate, options.as_of, policy.key)
+    evaluation = Evaluation(evaluate, options.as_of, policy.key, options.read_all)
     local = LocalProcesses(options.workers, evaluation)
     # Connect before the scan, so that an unreachable scheduler is known before minutes of work.
     executor: Executor = DaskCluster(options.dask_address, evaluation) if options.dask_address else local

@@ -16,19 +16,21 @@ from eligibility.service import Evaluated, Rejected, evaluate_one
 
 __all__ = ["ChunkEvaluator", "evaluate_chunk"]
 
-# Module-level and picklable by reference, so a pool or a cluster can run it: (raws, as_of, policy).
-ChunkEvaluator = Callable[[Sequence[bytes], date, str], list[Evaluated | Rejected]]
+# Module-level and picklable by reference, so a pool or a cluster can run it: (raws, as_of, policy, read_all).
+ChunkEvaluator = Callable[[Sequence[bytes], date, str, bool], list[Evaluated | Rejected]]
 
 
 _heap_frozen = False
 
 
-def evaluate_chunk(raws: Sequence[bytes], as_of: date, policy: str) -> list[Evaluated | Rejected]:
+def evaluate_chunk(
+    raws: Sequence[bytes], as_of: date, policy: str, read_all: bool = False
+) -> list[Evaluated | Rejected]:
     """`evaluate_one` for each submission, in order. Rejections come back without their bytes (the
-    parent has them) and with an error that survives pickling."""
+    parent has them) and with an error that survives pickling. `read_all`: the run's --read-all."""
     results: list[Evaluated | Rejected] = []
     for raw in raws:
-        result = evaluate_one(raw, as_of=as_of, policy=policy)
+        result = evaluate_one(raw, as_of=as_of, policy=policy, read_all=read_all)
         if isinstance(result, Rejected):
             result = Rejected(error=_portable(result.error), raw=b"", as_of=result.as_of, policy=result.policy)
         results.append(result)

@@ -3,6 +3,7 @@
     operation_result(decision, base_url=...)   Parameters: `return` Bundle + `decision` JSON text
     guidance_response / detected_issues / tasks    the Bundle's parts
     operation_outcome / outcome_for_error          error bodies
+    warnings_outcome                               problems in unread resources, as warnings
     capability_statement / operation_definition    what the server declares
 
 Every function returns plain JSON-ready dicts, valid against the R4B models
@@ -15,7 +16,7 @@ from .capability import capability_statement, operation_definition, operation_de
 from .guidance import guidance_response
 from .issues import detected_issues
 from .operation import decision_json, operation_result, result_bundle
-from .outcome import operation_outcome, outcome_for_error
+from .outcome import operation_outcome, outcome_for_error, warnings_outcome
 from .tasks import tasks
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "outcome_for_error",
     "result_bundle",
     "tasks",
+    "warnings_outcome",
 ]

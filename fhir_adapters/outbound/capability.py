@@ -71,7 +71,8 @@ def operation_definition(*, base_url: str) -> dict[str, Any]:
         "comment": "POST only (the input is a resource). The response is a Parameters resource: `return` is a "
         "collection Bundle whose first entry is the GuidanceResponse, followed by one DetectedIssue per "
         "contraindication found and one Task per data request or preparation step (all Tasks are proposals); "
-        "`decision` is the decision record as compact JSON text. Errors are OperationOutcomes.",
+        "`decision` is the decision record as compact JSON text; `outcome`, when present, warns of problems in "
+        "resources the policy does not read. Errors are OperationOutcomes.",
         "resource": ["Patient"],
         "system": False,
         "type": True,
@@ -100,6 +101,14 @@ def operation_definition(*, base_url: str) -> dict[str, Any]:
                 "string",
                 "The decision record (policy spec §5) as compact JSON; "
                 "parse it to read the criteria, actions and summary with their stable field names.",
+            ),
+            _parameter(
+                "outcome",
+                "out",
+                0,
+                "OperationOutcome",
+                "Warnings (severity warning, with their location) about resources the policy does not read: "
+                "they are checked for structure only and a problem in them does not stop the decision.",
             ),
         ],
     }

@@ -6,6 +6,8 @@
                                      entry[1..] DetectedIssue      fullUrl urn:uuid:…
                                      entry[..]  Task               fullUrl urn:uuid:…
       parameter[1] name "decision" valueString: the decision record (spec §5) as compact JSON
+      parameter[2] name "outcome"  resource: OperationOutcome of warnings, only when a resource the
+                                     policy does not read has a problem (fhir_adapters/unread.py)
 
 The GuidanceResponse has a RESTful fullUrl because the server serves it (read interaction); the
 DetectedIssues and Tasks exist only in this Bundle (and as CDS Hooks suggestions), so they get
@@ -15,13 +17,16 @@ urn:uuid fullUrls. Patient and evidence references are copied from the submitted
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from eligibility.decision import Decision
 
+from ..unread import ReadProblem
 from .guidance import guidance_response
 from .issues import detected_issues
 from .naming import CodeSystems, guidance_url, local_uuid
+from .outcome import warnings_outcome
 from .tasks import tasks
 
 __all__ = ["decision_json", "operation_result", "result_bundle"]
@@ -57,11 +62,11 @@ def result_bundle(decision: Decision, *, base_url: str) -> dict[str, Any]:
     return bundle
 
 
-def operation_result(decision: Decision, *, base_url: str) -> dict[str, Any]:
-    return {
-        "resourceType": "Parameters",
-        "parameter": [
-            {"name": "return", "resource": result_bundle(decision, base_url=base_url)},
-            {"name": "decision", "valueString": decision_json(decision)},
-        ],
-    }
+def operation_result(decision: Decision, *, base_url: str, warnings: Sequence[ReadProblem] = ()) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": "return", "resource": result_bundle(decision, base_url=base_url)},
+        {"name": "decision", "valueString": decision_json(decision)},
+    ]
+    if warnings:
+        parameters.append({"name": "outcome", "resource": warnings_outcome(warnings)})
+    return {"resourceType": "Parameters", "parameter": parameters}

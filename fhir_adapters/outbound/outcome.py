@@ -1,13 +1,16 @@
-"""OperationOutcome bodies for errors: typed errors keep their issue type and location."""
+"""OperationOutcome bodies: errors keep their issue type and location; problems in unread resources are warnings."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from eligibility.errors import EligibilityError
 
-__all__ = ["GENERIC_DIAGNOSTICS", "operation_outcome", "outcome_for_error"]
+from ..unread import ReadProblem
+
+__all__ = ["GENERIC_DIAGNOSTICS", "operation_outcome", "outcome_for_error", "warnings_outcome"]
 
 # What a client sees for an unexpected exception: its text could carry patient data or internals.
 GENERIC_DIAGNOSTICS = "internal error: no decision was produced; the error was logged"
@@ -41,3 +44,13 @@ def outcome_for_error(error: Exception) -> dict[str, Any]:
     if where and _FHIRPATH.fullmatch(where):
         return operation_outcome(code=error.code, diagnostics=error.message, expression=where)
     return operation_outcome(code=error.code, diagnostics=error.message, location=where)
+
+
+def warnings_outcome(problems: Sequence[ReadProblem]) -> dict[str, Any]:
+    """One warning issue per problem found in a resource the policy does not read (it did not stop the decision)."""
+    issues: list[dict[str, Any]] = []
+    for problem in problems:
+        issue: dict[str, Any] = {"severity": "warning", "code": problem.code, "diagnostics": problem.message}
+        issue["expression" if _FHIRPATH.fullmatch(problem.location) else "location"] = [problem.location]
+        issues.append(issue)
+    return {"resourceType": "OperationOutcome", "issue": issues}

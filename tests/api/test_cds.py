@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from eligibility.api.workers import ProcessEvaluator
-from fhir_adapters.cds_hooks import ORDER_SERVICE_ID, SERVICE_ID, prefetch_templates
+from fhir_adapters.cds_hooks import ORDER_SERVICE_ID, SERVICE_ID, WARNINGS_EXTENSION, prefetch_templates
 from tests.api.conftest import Api, make_settings, running_api
 from tests.api.fhir_server import FakeFhirServer
 from tests.api.helpers import CLIENT, ISSUER, ClientKeys, case_today, cds_request, patient_of, records
@@ -272,3 +272,29 @@ def test_prefetch_payload_is_valid_json_roundtrip(eligible: dict[str, Any]) -> N
     assert (
         orjson.loads(orjson.dumps(cds_request(eligible["bundle"])))["prefetch"]["patient"]["resourceType"] == "Patient"
     )
+
+
+def test_patient_view_warns_of_a_dangling_reference_in_an_unread_encounter(
+    sqlite_api: Api, eligible: dict[str, Any]
+) -> None:
+    request = cds_request(eligible["bundle"])
+    visit = {
+        "resourceType": "Encounter",
+        "id": "checkup-1",
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": f"Patient/{patient_of(eligible['bundle'])['id']}"},
+        "partOf": {"reference": "urn:uuid:0b7c4d2e-0000-4000-8000-00000000000a"},  # not in the prefetch
+    }
+    encounters = request["prefetch"].get("encounters") or {"resourceType": "Bundle", "type": "searchset", "entry": []}
+    encounters["entry"] = [*encounters.get("entry", []), {"resource": visit}]
+    request["prefetch"]["encounters"] = encounters
+    response = sqlite_api.cds(CALL, request)
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()["cards"]) == 1
+    [issue] = response.json()["extension"][WARNINGS_EXTENSION]["issue"]
+    assert (
+        issue["severity"] == "warning" and issue["code"] == "not-found" and "urn:uuid:0b7c4d2e" in issue["diagnostics"]
+    )
+    assert issue["expression"][0].startswith("Bundle.entry[")

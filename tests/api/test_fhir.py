@@ -6,6 +6,9 @@ import orjson
 import pytest
 
 from eligibility.api.users import Role
+from eligibility.audit.chain import sha256_hex
+from eligibility.audit.database import read_session
+from eligibility.audit.store import get_input
 from tests.api.conftest import Api
 from tests.api.helpers import AS_OF, case, example, records
 
@@ -107,3 +110,38 @@ def test_ndjson_is_accepted(sqlite_api: Api) -> None:
     response = sqlite_api.operate(ndjson, params={"asOf": AS_OF}, **{"Content-Type": "application/fhir+ndjson"})
     assert response.status_code == 200, response.text
     assert decision_of(response.json())["outcome"] == "ELIGIBLE_WITH_CONDITIONS"
+
+
+def test_a_problem_in_a_vitals_observation_is_a_warning_in_the_answer_and_the_whole_input_is_recorded(
+    sqlite_api: Api,
+) -> None:
+    bundle = orjson.loads(example())
+    vitals = {
+        "resourceType": "Observation",
+        "id": "heart rate 1",  # not a FHIR id; no rule reads a heart rate
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": "Patient/pt-crps-1"},
+        "valueQuantity": {"value": 71},
+    }
+    bundle["entry"].append({"resource": vitals})
+    parameters = {"resourceType": "Parameters", "parameter": [{"name": "bundle", "resource": bundle}]}
+    response = sqlite_api.operate(orjson.dumps(parameters), params={"asOf": AS_OF})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert decision_of(body)["outcome"] == "ELIGIBLE_WITH_CONDITIONS"
+    [outcome] = [p["resource"] for p in body["parameter"] if p["name"] == "outcome"]
+    where = f"Parameters.parameter[0].resource.entry[{len(bundle['entry']) - 1}].resource.id"
+    assert outcome["issue"] == [
+        {
+            "severity": "warning",
+            "code": "value",
+            "diagnostics": "id 'heart rate 1' is not a FHIR id (1-64 of A-Z a-z 0-9 - .)",
+            "expression": [where],
+        }
+    ]
+    [record] = records(sqlite_api.engine, "decision")
+    with read_session(sqlite_api.engine) as session:
+        stored = get_input(session, str(record.input_sha256))
+    assert b"heart rate 1" in stored and sha256_hex(stored) == decision_of(body)["input_sha256"]

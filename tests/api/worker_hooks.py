@@ -15,10 +15,12 @@ from pathlib import Path
 from eligibility.service import Evaluated, Rejected, evaluate_one
 
 
-def evaluate_or_crash(raw: bytes, *, as_of: date, policy: str | None = None) -> Evaluated | Rejected:
+def evaluate_or_crash(
+    raw: bytes, *, as_of: date, policy: str | None = None, read_all: bool = False
+) -> Evaluated | Rejected:
     if raw.startswith(b"ABORT"):
         os.abort()
     if raw.startswith(b"HANG:"):
         Path(raw[5:].decode()).write_text(str(os.getpid()))
         time.sleep(120)
-    return evaluate_one(raw, as_of=as_of, policy=policy)
+    return evaluate_one(raw, as_of=as_of, policy=policy, read_all=read_all)

@@ -174,3 +174,22 @@ def test_reviews_and_reads_go_through_the_service(engine: Engine) -> None:
             "review",
         ]
         assert verify(session, signer=signer_from_settings(get_settings())).ok
+
+
+def test_a_write_joined_to_a_batch_commits_with_it_or_not_at_all(engine: Engine) -> None:
+    results = [service.evaluate_one(bundle("crps-foot-eligible"), as_of=AS_OF)]
+    seen: list[int] = []
+
+    def failing(session: Session) -> None:
+        seen.append(len(list(store.iter_records(session))))  # the decision is written, not yet committed
+        session.execute(text("select * from no_such_table"))
+
+    with pytest.raises(AuditError):
+        service.record_batch(
+            results, actor="cds", channel="cds-hooks", session_factory=factory_for(engine), also=failing
+        )
+    assert seen == [1] and records(engine) == []  # rolled back together
+    service.record_batch(
+        results, actor="cds", channel="cds-hooks", session_factory=factory_for(engine), also=seen.append
+    )
+    assert [r.kind for r in records(engine)] == ["decision"] and isinstance(seen[1], Session)

@@ -362,6 +362,7 @@ def test_operation_definition_parameters() -> None:
         ("asOf", "in"): (0, "1", "date"),
         ("return", "out"): (1, "1", "Bundle"),
         ("decision", "out"): (1, "1", "string"),
+        ("outcome", "out"): (0, "1", "OperationOutcome"),  # warnings about resources the policy does not read
     }
 
 
