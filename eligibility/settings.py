@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{Path('var') / 'drg-eligibility.db'}"
     audit_hmac_key: str = DEV_HMAC_KEY
     checkpoint_every: int = 100  # sign a checkpoint after this many audit records
+    checkpoint_interval_s: float = 60.0  # ... and when the newest is older than this (0: records only)
+    # The witness: signed heads published outside the database (see docs/audit.md). Default: beside
+    # a SQLite file in `witness/`, else var/witness/<backend>-<url hash>.witness.jsonl.
+    audit_witness_path: Path | None = None
+    audit_witness_mirror_path: Path | None = None  # a second copy, e.g. on another disk
+    # A trail with checkpoints but no witness (from before the witness, or the witness was deleted):
+    # start a witness from the database's checkpoints? Default: only in development and test.
+    audit_witness_adopt: bool | None = None
     default_policy: str = "drg-clinic@1.0.0"
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
 
