@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     api_base_url: str | None = None  # public URL (links, CDS JWT `aud`); default: as the request reached us
     api_workers: int = 2  # rule-evaluation worker processes
     api_max_body_bytes: int = 8 * 1024 * 1024  # larger submissions get 413 before they are read
+    api_max_header_bytes: int = 16 * 1024  # a larger request line + headers gets 431 (api/server.py)
+    api_refusals_burst: int = 20  # refused unauthenticated calls recorded one by one per address and window
+    api_refusals_window_s: float = 60.0  # ... beyond: 429, and one summary record per window
     api_request_timeout_s: float = 15.0  # a client that takes longer to send its body gets 408
     api_evaluation_timeout_s: float = 30.0  # a worker that takes longer is recycled; the request gets 503
     api_cds_issuers: str | None = None  # JSON file: trusted CDS client issuers and their public keys

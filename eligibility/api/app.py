@@ -27,6 +27,8 @@ from eligibility.api import handlers
 from eligibility.api.cds_auth import CdsVerifier, load_issuers
 from eligibility.api.context import ApiContext
 from eligibility.api.links import LinkSigner
+from eligibility.api.recording import write_refusal_summaries
+from eligibility.api.refusals import RefusalLimiter
 from eligibility.api.routes_cds import router as cds_router
 from eligibility.api.routes_decisions import router as decisions_router
 from eligibility.api.routes_fhir import router as fhir_router
@@ -124,12 +126,17 @@ def create_app(
             links=LinkSigner.from_secret(chosen.audit_hmac_key),
             http=http,
             software_version=_software_version(),
+            refusals=RefusalLimiter(burst=chosen.api_refusals_burst, window_s=chosen.api_refusals_window_s),
         )
         sealer = asyncio.create_task(_seal_periodically(factory, chosen.checkpoint_interval_s))
         try:
             yield
         finally:
             sealer.cancel()
+            try:
+                await write_refusal_summaries(app.state.api, app.state.api.refusals.drain())
+            except Exception:  # shutting down: say so, the trail itself stays consistent
+                log.exception("could not record the summary of throttled refused calls")
             if fhir_client is None:
                 await http.aclose()
             if evaluator is None:

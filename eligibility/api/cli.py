@@ -34,12 +34,13 @@ def serve(
     import uvicorn
 
     from eligibility.api.app import create_app
+    from eligibility.api.server import uvicorn_config
 
     settings = get_settings()
     if workers is not None:
         settings = settings.model_copy(update={"api_workers": workers})
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
+        uvicorn.Server(uvicorn_config(create_app(settings), settings, host=host, port=port, log_level="info")).run()
     except EligibilityError as exc:  # startup refused: unfit audit key, bad CDS issuers file …
         _fail(exc.one_line(), 3 if isinstance(exc, AuditError) else 2)
 

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from eligibility.audit import guard
+from eligibility.audit.bounds import MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, bounded
 from eligibility.audit.chain import GENESIS, canonical_json, chain_link, content_sha256, sha256_hex
 from eligibility.audit.checkpoints import Checkpoint, Signer, maybe_checkpoint, signer_from_settings, write_checkpoint
 from eligibility.audit.clock import utc_now_iso
@@ -252,16 +253,18 @@ def _decision_record(
 def _rejection_record(
     error: BaseException, raw: bytes, *, actor: str, channel: str, as_of: date | None, policy: str | None
 ) -> NewRecord:
-    described = (
-        {
-            "type": type(error).__name__,
-            "code": error.code,
-            "message": error.message,
-            "location": error.location,
-        }
-        if isinstance(error, EligibilityError)
-        else {"type": type(error).__name__, "code": "exception", "message": str(error), "location": None}
-    )
+    # Every free-text field is bounded (bounds.py): a stranger's refused call cannot grow the trail.
+    if isinstance(error, EligibilityError):
+        code, message, location = error.code, error.message, error.location
+    else:
+        code, message, location = "exception", str(error), None
+    described = {
+        "type": bounded(type(error).__name__, MAX_NAME_CHARS),
+        "code": bounded(code, MAX_NAME_CHARS),
+        "message": bounded(message, MAX_MESSAGE_CHARS),
+        "location": bounded(location, MAX_LOCATION_CHARS),
+    }
+    policy = bounded(policy, MAX_NAME_CHARS)
     return NewRecord(
         kind=KIND_REJECTION,
         actor=actor,
