@@ -86,7 +86,7 @@ class TooManyRefusalsError(EligibilityError):
 
     code = "throttled"
 
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
         super().__init__(message, location=None)
         self.retry_after_s = retry_after_s
 

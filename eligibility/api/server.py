@@ -45,6 +45,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         self._parsed_head_bytes = 0
+        self._head_completed = False
         self._refused = False
 
     def on_message_begin(self) -> None:
@@ -63,6 +64,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_completed = True
         if self._parsed_head_bytes > self.max_head_bytes:  # a head that arrived in one read
             self._refuse()
             return
@@ -83,8 +85,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if self._refused:
             return
         counting = self._in_head
+        self._head_completed = False
         super().data_received(data)
-        if counting and self._in_head:
+        if counting and self._in_head and not self._head_completed:  # still inside the same head
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 self._refuse()

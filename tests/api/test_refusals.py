@@ -19,7 +19,7 @@ import pytest
 from eligibility.api.workers import ProcessEvaluator
 from fhir_adapters.cds_hooks import SERVICE_ID
 from tests.api.conftest import Api, make_settings, running_api
-from tests.api.helpers import ClientKeys, records
+from tests.api.helpers import ClientKeys, example, records
 
 PATH = f"/cds-services/{SERVICE_ID}"
 BODY = {"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p"}}
@@ -104,3 +104,9 @@ def test_authenticated_callers_are_not_throttled(throttled: Api) -> None:
     statuses = [throttled.operate(b"{not json").status_code for _ in range(6)]
     assert statuses == [400] * 6
     assert len(records(throttled.engine, "rejection")) == 6
+
+
+def test_a_large_body_arriving_with_its_head_is_not_mistaken_for_a_large_head(api: Api) -> None:
+    body = example() + b" " * 60_000  # head, body and the end of the message in one read
+    response = api.operate(body, params={"asOf": "2026-11-20"})
+    assert response.status_code == 200, response.text
