@@ -151,3 +151,13 @@ def test_policy_show_prints_id_version_hash_and_thresholds(db_url: str) -> None:
     assert "sha256   " in out
     other = cli(db_url, "policy", "show", "drg-clinic@2.0.0").stdout.decode()
     assert "pain_duration_min_months                 3" in other
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01"])
+def test_as_of_at_the_ends_of_the_calendar_is_one_line_not_a_traceback(db_url: str, as_of: str) -> None:
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", as_of)
+    assert done.returncode == 2, done.stderr.decode()
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr  # was an OverflowError traceback
+    assert f"asOf {as_of} is outside the years 1800-2200" in stderr
+    assert kinds(db_url) == ["rejection"]
