@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     audit_witness_adopt: bool | None = None
     default_policy: str = "drg-clinic@1.0.0"
     actor: str | None = None  # who is asking, for CLI use; defaults to the OS user
+    # Batch export reader (eligibility/batch/export_reader.py).
+    batch_max_line_bytes: int = 16 << 20  # a longer line is a rejection holding its length and hash
+    batch_max_gzip_ratio: float = 100.0  # a .gz inflating more than this many times is refused
 
     # The HTTP service (`drg-eligibility serve`).
     api_base_url: str | None = None  # public URL (links, CDS JWT `aud`); default: as the request reached us
