@@ -244,6 +244,8 @@ class CdsVerifier:
         issued, expires, jti = claims["iat"], claims["exp"], claims["jti"]
         if not isinstance(issued, int | float) or not isinstance(expires, int | float):
             raise _fail("iat and exp must be numbers")
+        if expires <= issued:  # a negative lifetime passed the max-age check (issue 12)
+            raise _fail(f"exp ({expires:g}) is not after iat ({issued:g})")
         if expires - issued > self.max_age_s:
             raise _fail(f"the token lives {expires - issued:g} s; at most {self.max_age_s} s are accepted")
         if not isinstance(jti, str) or not jti:

@@ -45,6 +45,8 @@ BAD_TOKENS: dict[str, dict[str, Any]] = {
     "expired": {"claims": {"iat": _now() - 600, "exp": _now() - 300}},
     "issued in the future": {"claims": {"iat": _now() + 3600, "exp": _now() + 3700}},
     "lives too long": {"claims": {"exp": _now() + 3600}},
+    # issue 12: both inside the clock-skew leeway, so only exp <= iat itself can refuse it
+    "expires before it was issued": {"claims": {"iat": _now() + 20, "exp": _now() + 10}},
     "unknown issuer": {"claims": {"iss": "https://evil.example.org"}},
     "no jti": {"claims": {"jti": None}},
     "no exp": {"claims": {"exp": None}},
