@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 
 from eligibility.api.context import ApiContext, context_of
-from eligibility.api.errors import NotFoundError, PermissionDeniedError, TooManyRefusalsError
+from eligibility.api.errors import NotFoundError, TooManyRefusalsError
 from eligibility.api.refusals import Summary
 from eligibility.audit import store
 from eligibility.audit.database import SessionFactory
@@ -173,12 +173,9 @@ def read_recorded(
     ctx = context_of(request)
     with ctx.read_session() as session:
         record = store.get_decision_record(session, decision_id)
-    if record is None:
+    if record is None or (not read_any and record.actor != reader):
+        # Another's decision is answered as a missing one: a 403 told the referrer that it exists.
         raise NotFoundError(f"no decision {decision_id!r}", location="decision_id (path)")
-    if not read_any and record.actor != reader:
-        raise PermissionDeniedError(
-            f"decision {decision_id} was not submitted by {reader}; a referrer reads only their own"
-        )
     with ctx.write_lock:
         decision = read_decision(
             decision_id, actor=reader, channel=channel_of(request), purpose=purpose, session_factory=ctx.session_factory

@@ -194,7 +194,8 @@ def _read_case(factory: SessionFactory, decision_id: str, viewer: Viewer, purpos
         if record is None:
             raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
         if not viewer.may(READ_ANY) and record.actor != viewer.name:
-            raise PageError(403, "Not allowed", "A referrer can only open the decisions they submitted.")
+            # As for a missing decision: a 403 told the referrer that another's decision exists.
+            raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
         record_read(session, decision_id, actor=viewer.name, purpose=purpose)
         return load_case(session, decision_id)
 
