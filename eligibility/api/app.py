@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from eligibility.api import handlers
-from eligibility.api.cds_auth import CdsVerifier, load_issuers
+from eligibility.api.cds_auth import CdsConfigError, CdsVerifier, load_issuers
 from eligibility.api.context import ApiContext
 from eligibility.api.links import LinkSigner
 from eligibility.api.recording import write_refusal_summaries
@@ -70,6 +70,16 @@ def _engine_of(factory: SessionFactory) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
 
 
+def require_base_url(settings: Settings) -> None:
+    """Outside development and test the public URL must be configured: without it the CDS JWT
+    audience and the card links follow the request's Host header, which the caller chooses."""
+    if settings.environment not in ("development", "test") and not settings.api_base_url:
+        raise CdsConfigError(
+            f"refusing to start in environment {settings.environment!r}: set DRG_ELIGIBILITY_API_BASE_URL "
+            "(the JWT audience and links would otherwise follow the Host header)"
+        )
+
+
 async def _seal_periodically(factory: SessionFactory, interval_s: float) -> None:
     """Sign the head every `interval_s` when records arrived since the last checkpoint, so a quiet
     server's last decisions reach the witness without waiting for the next append."""
@@ -105,6 +115,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        require_base_url(chosen)
         factory = session_factory
         if factory is None:  # the configured database, migrated to head
             factory = await run_in_threadpool(default_session_factory, chosen.database_url)
