@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     api_base_url: str | None = None  # public URL (links, CDS JWT `aud`); default: as the request reached us
     api_workers: int = 2  # rule-evaluation worker processes
     api_max_body_bytes: int = 8 * 1024 * 1024  # larger submissions get 413 before they are read
+    api_card_link_ttl_s: int = 8 * 3600  # card links (bearer-like) expire after this (was 7 days)
     api_max_header_bytes: int = 16 * 1024  # a larger request line + headers gets 431 (api/server.py)
     api_refusals_burst: int = 20  # refused unauthenticated calls recorded one by one per address and window
     api_refusals_window_s: float = 60.0  # ... beyond: 429, and one summary record per window

@@ -134,7 +134,7 @@ def create_app(
             engine=engine,
             evaluator=pool,
             cds=cds,
-            links=LinkSigner.from_secret(chosen.audit_hmac_key),
+            links=LinkSigner.from_secret(chosen.audit_hmac_key, ttl_s=chosen.api_card_link_ttl_s),
             http=http,
             software_version=_software_version(),
             refusals=RefusalLimiter(burst=chosen.api_refusals_burst, window_s=chosen.api_refusals_window_s),

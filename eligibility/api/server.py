@@ -17,6 +17,7 @@ import orjson
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from eligibility.api import access_log
 from eligibility.settings import Settings
 
 __all__ = ["BoundedHeadProtocol", "uvicorn_config"]
@@ -113,4 +114,6 @@ def protocol_for(settings: Settings) -> type[BoundedHeadProtocol]:
 
 
 def uvicorn_config(app: Any, settings: Settings, *, host: str, port: int, **options: Any) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, http=protocol_for(settings), server_header=False, **options)
+    config = uvicorn.Config(app, host=host, port=port, http=protocol_for(settings), server_header=False, **options)
+    access_log.install()  # after uvicorn configured its loggers: card-link and token queries are not logged
+    return config
