@@ -33,6 +33,7 @@ from eligibility.api.routes_cds import router as cds_router
 from eligibility.api.routes_decisions import router as decisions_router
 from eligibility.api.routes_fhir import router as fhir_router
 from eligibility.api.schemas import component_schemas
+from eligibility.api.seen_tokens import SeenTokens
 from eligibility.api.workers import Evaluator, ProcessEvaluator
 from eligibility.audit import store
 from eligibility.audit.checkpoints import latest_checkpoint
@@ -121,7 +122,11 @@ def create_app(
             factory = await run_in_threadpool(default_session_factory, chosen.database_url)
         engine = await run_in_threadpool(_engine_of, factory)
         await run_in_threadpool(partial(checked_at_start, engine, again=True))
-        cds = CdsVerifier(load_issuers(chosen.api_cds_issuers), max_age_s=chosen.api_cds_max_token_age_s)
+        cds = CdsVerifier(
+            load_issuers(chosen.api_cds_issuers),
+            max_age_s=chosen.api_cds_max_token_age_s,
+            replay=SeenTokens(factory),  # seen jtis in the database: no replay after a restart
+        )
         pool = evaluator
         if pool is None:
             own = ProcessEvaluator(chosen.api_workers, timeout_s=chosen.api_evaluation_timeout_s)
