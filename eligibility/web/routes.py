@@ -32,6 +32,7 @@ from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record
 from eligibility.web.chart import pain_chart_svg
 from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, render, signed_in, signer_of
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S
+from eligibility.web.session_records import end_session, open_session
 from eligibility.web.worklist import REVIEW_STATES, STAGES, Filters, load_worklist
 from reports.compliance import compliance_summary, load_period
 from reports.evidence_pack import evidence_pack_pdf
@@ -136,7 +137,15 @@ async def login(request: Request) -> Response:
     if user is None:
         message = "That token is unknown or revoked. Paste the whole token, starting with drg_."
         return _login_page(request, next_url, error=message, status=401)
-    cookie, _ = signer_of(request).issue(token_sha256(token))
+    cookie, issued = signer_of(request).issue(token_sha256(token))
+    ctx = context_of(request)
+
+    def record_login() -> None:  # the server-side session, and the login in the audit trail
+        with ctx.write_lock, ctx.session_factory() as db:
+            open_session(db, nonce=issued.nonce, user_name=user.name, expires=issued.expires, channel=CHANNEL)
+            db.commit()
+
+    await run_in_threadpool(record_login)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, cookie, max_age=SESSION_TTL_S, httponly=True, samesite="strict",
@@ -149,6 +158,14 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, viewer: Annotated[Viewer, signed_in(READ, "sign out")]) -> Response:
     check_csrf(request, viewer, await form_fields(request))
+    ctx = context_of(request)
+
+    def record_logout() -> None:  # a copied cookie stops working now, not in 8 hours
+        with ctx.write_lock, ctx.session_factory() as db:
+            end_session(db, nonce=viewer.session.nonce, user_name=viewer.name, channel=CHANNEL)
+            db.commit()
+
+    await run_in_threadpool(record_logout)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/ui")
     return response

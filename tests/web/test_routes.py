@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from eligibility.audit.models import KIND_ACCESS, KIND_REVIEW
 from eligibility.audit.verify import verify
 from eligibility.settings import Settings
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
+from eligibility.web.session_records import list_open
 from reports.compliance import compliance_summary, load_period
 from tests.web.conftest import csrf_of, login, make_client
 from tests.web.seed import Seeded, seed
@@ -94,6 +96,26 @@ def test_logout_needs_the_csrf_token_and_clears_the_session(client: TestClient, 
     response = client.post("/ui/logout", data={"csrf": csrf})
     assert response.status_code == 303 and response.headers["location"] == "/ui/login"
     assert client.get("/ui/worklist").status_code == 303
+
+
+def test_logout_ends_the_session_on_the_server_and_both_are_recorded(tmp_path: Path) -> None:
+    data = seed(f"sqlite:///{tmp_path}/logout.db", cases=0)
+    with make_client(data) as client:
+        login(client, data.tokens["dr.chen"])
+        copied = client.cookies.get(SESSION_COOKIE)
+        with Session(data.engine) as session:
+            [open_] = list_open(session, now=time.time())
+        assert open_.user_name == "dr.chen"
+        csrf = csrf_of(client.get("/ui/worklist").text)
+        assert client.post("/ui/logout", data={"csrf": csrf}).status_code == 303
+        assert copied is not None
+        client.cookies.set(SESSION_COOKIE, copied, path="/ui")  # the cookie copied before logout
+        assert client.get("/ui/worklist").status_code == 303  # was: it worked for 8 more hours
+        with Session(data.engine) as session:
+            assert list_open(session, now=time.time()) == []
+            purposes = [(r.actor, r.data()["purpose"]) for r in store.iter_records(session, kinds=[KIND_ACCESS])]
+        assert ("dr.chen", "login") in purposes and ("dr.chen", "logout") in purposes
+    data.engine.dispose()
 
 
 # --- the worklist --------------------------------------------------------------------------------
