@@ -106,7 +106,8 @@ def home() -> RedirectResponse:
 
 def _login_page(request: Request, next_url: str, *, error: str | None = None, status: int = 200) -> Response:
     nonce = secrets.token_urlsafe(16)
-    response = render(request, "login.html.j2", status_code=status, csrf=nonce, next_url=next_url, error=error)
+    csrf = signer_of(request).login_csrf(nonce)  # the form's token is signed, not the cookie's value
+    response = render(request, "login.html.j2", status_code=status, csrf=csrf, next_url=next_url, error=error)
     response.set_cookie(
         LOGIN_COOKIE, nonce, max_age=900, httponly=True, samesite="strict", secure=_secure(request), path="/ui"
     )
@@ -124,8 +125,7 @@ def login_form(
 async def login(request: Request) -> Response:
     fields = await form_fields(request)
     next_url = _safe_next(fields.get("next"))
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected, fields.get("csrf", "")):
+    if not signer_of(request).login_csrf_valid(request.cookies.get(LOGIN_COOKIE, ""), fields.get("csrf", "")):
         return _login_page(request, next_url, error="The login form expired. Please paste the token again.", status=403)
     token = fields.get("token", "").strip()
 

@@ -63,6 +63,15 @@ def test_login_refuses_an_unknown_token_and_a_forged_form(client: TestClient) ->
     assert client.post("/ui/login", data={"token": "x", "csrf": csrf_of(page.text)}).status_code == 403
 
 
+def test_login_csrf_is_a_signed_value_not_a_bare_cookie_match(client: TestClient, seeded: Seeded) -> None:
+    client.cookies.set(LOGIN_COOKIE, "planted-value", path="/ui")  # e.g. from a sibling subdomain
+    data = {"token": seeded.tokens["dr.chen"], "csrf": "planted-value", "next": "/ui/worklist"}
+    assert client.post("/ui/login", data=data).status_code == 403  # was 303: cookie == form sufficed
+    client.cookies.clear()
+    page = client.get("/ui/login")
+    assert csrf_of(page.text) != client.cookies.get(LOGIN_COOKIE)  # the form holds the signed token
+
+
 def test_login_never_redirects_off_site(client: TestClient, seeded: Seeded) -> None:
     page = client.get("/ui/login")
     data = {"token": seeded.tokens["dr.chen"], "csrf": csrf_of(page.text), "next": "//evil.example/ui/"}
