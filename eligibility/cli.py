@@ -332,7 +332,15 @@ def _register_commands() -> None:
         register(app)
 
 
+# Files this process creates are the patient's data and its audit trail: the database and its WAL,
+# the witness, batch outputs and spill files, exports, reports and evidence packs. Under the usual
+# umask 022 they were world-readable; every entry point (the CLI and `serve`) creates them 0600 and
+# directories 0700 (issue 12). Files that already exist keep their mode.
+PRIVATE_UMASK = 0o077
+
+
 def main() -> None:
+    os.umask(PRIVATE_UMASK)
     _register_commands()
     if app.registered_callback is not None:  # --help names the trail every command writes to
         from sqlalchemy.engine import make_url

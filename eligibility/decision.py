@@ -6,9 +6,9 @@ be read back (replay, the audit store, the API) without hand-written parsing.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 __all__ = [
     "OUTCOMES",
@@ -70,6 +70,15 @@ class Criterion(_Model):
     evidence: list[Evidence] = []
     data_requests: list[DataRequest] = []
     rule_id: str  # our stable rule id, never durable_rules' positional name
+    warnings: list[str] = []  # data on record that could not be used (eligibility/data_warnings.py)
+
+    @model_serializer(mode="wrap")
+    def _leave_out_no_warnings(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No `warnings` key when there are none: records made before it keep their shape (replay)."""
+        data: dict[str, Any] = handler(self)
+        if not data.get("warnings"):
+            data.pop("warnings", None)
+        return data
 
 
 class Action(_Model):

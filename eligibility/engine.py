@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from eligibility.data_warnings import with_pain_score_warnings
 from eligibility.decision import ELIGIBLE_OUTCOMES, Action, Criterion, Decision, PatientRef, PolicyRef
 from eligibility.derive import Context, Finding, derive_findings
 from eligibility.derive.unrecognised import derive_unrecognised
@@ -128,7 +129,10 @@ def evaluate(
         action_hits += [(r, preparation) for r, _ in phase3 if r.effect.kind == "action"]
 
     by_criterion = {f.criterion: f for f in findings if f.criterion}
-    criteria = [_criterion(cid, status[cid], status_rule[cid], by_criterion[cid]) for cid in wanted]
+    criteria = [
+        with_pain_score_warnings(_criterion(cid, status[cid], status_rule[cid], by_criterion[cid]), ctx)
+        for cid in wanted
+    ]
     actions = [_action(rule, finding, policy) for rule, finding in action_hits]
     actions.sort(key=lambda a: (_ACTION_ORDER.index(a.kind), a.medication or "", a.lab or ""))
     order = {rid: i for i, rid in enumerate(_catalog_order(policy))}

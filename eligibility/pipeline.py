@@ -15,11 +15,13 @@ from datetime import date
 
 from eligibility.decision import Decision
 from eligibility.engine import evaluate
+from eligibility.errors import InputError
 from eligibility.policy import Policy, load_policy
 from eligibility.read_set import ReadSet
 from fhir_adapters import ParsedInput, parse_input
+from fhir_adapters.json_guard import MAX_YEAR, MIN_YEAR
 
-__all__ = ["decide", "decide_parsed", "prepare", "resolve_policy"]
+__all__ = ["check_as_of", "decide", "decide_parsed", "prepare", "resolve_policy"]
 
 
 def resolve_policy(policy: str | Policy | None) -> Policy:
@@ -48,6 +50,16 @@ def prepare(raw: bytes | str, *, policy: str | Policy | None = None, read_all: b
     return parse_input(raw, reads=_read_set(resolve_policy(policy)))
 
 
+def check_as_of(as_of: date) -> None:
+    """The rules compute windows of months and years around as_of: near the calendar's ends
+    (0001-01-01, 9999-12-31) that arithmetic overflowed. The record's dates are held to the same
+    years (fhir_adapters.json_guard)."""
+    if not MIN_YEAR <= as_of.year <= MAX_YEAR:
+        raise InputError(
+            f"asOf {as_of.isoformat()} is outside the years {MIN_YEAR}-{MAX_YEAR} the rules evaluate", location="asOf"
+        )
+
+
 def decide_parsed(
     parsed: ParsedInput,
     *,
@@ -56,6 +68,7 @@ def decide_parsed(
     decision_id: str,
     evaluated_at: str,
 ) -> Decision:
+    check_as_of(as_of)
     return evaluate(
         parsed.record,
         policy=resolve_policy(policy),

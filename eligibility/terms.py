@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from eligibility.batch.export_reader import ExportFile, LineReader, find_export_files
+from eligibility.batch.export_reader import ExportFile, LineReader, OverlongLine, find_export_files
 from eligibility.derive.context import Context
 from eligibility.errors import InputError, WrongResourceTypeError
 from eligibility.facts import Coding, PatientRecord
@@ -184,6 +184,9 @@ def _lines(file: ExportFile, report: TermsReport) -> Iterator[dict[str, Any]]:
     try:
         with LineReader(file) as reader:
             for number, line in reader:
+                if isinstance(line, OverlongLine):
+                    report.problems.append(f"{file.name} line {number}: {line.length:,} bytes, over the line limit")
+                    continue
                 try:
                     value = orjson.loads(line)
                 except orjson.JSONDecodeError:

@@ -1,7 +1,8 @@
 """Raw submission (bytes or str) -> the list of entries to read: Bundle, NDJSON or a lone Patient.
 
 Only the envelope is checked here (JSON syntax, Bundle shape and type, that each entry's resource is an
-object); resources themselves are checked by the pipeline.
+object, and json_guard's limits: depth, duplicate keys, dates at the edge of the calendar); resources
+themselves are checked by the pipeline.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import orjson
 
 from eligibility.errors import InvalidResourceError, NotFHIRError, NotJSONError, WrongResourceTypeError
 
+from .json_guard import check_document
 from .locations import Locator
 from .models import is_resource_type
 
@@ -65,6 +67,8 @@ def read_submission(raw: bytes | str) -> Submission:
         if lines is None:
             raise NotJSONError(f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}, column {exc.colno}") from exc
         return _from_ndjson(lines)
+    root = document.get("resourceType") if isinstance(document, dict) else None
+    check_document(document, data, root=root if isinstance(root, str) and root.isalnum() else "$")
     if not isinstance(document, dict):
         raise NotFHIRError(f"JSON {type(document).__name__} is not a FHIR resource (expected an object)", location="$")
     resource_type = document.get("resourceType")
@@ -113,6 +117,7 @@ def _from_ndjson(lines: list[tuple[int, bytes]]) -> Submission:
             resource = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raise NotJSONError(f"not valid JSON: {exc.msg}", location=f"line {number}, column {exc.colno}") from exc
+        check_document(resource, line, root=f"line {number}: $")
         if not isinstance(resource, dict):
             raise NotFHIRError(
                 f"NDJSON line holds a JSON {type(resource).__name__}, not a FHIR resource",

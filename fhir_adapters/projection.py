@@ -83,6 +83,12 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+# Bounds on numbers that feed date arithmetic (issue 12): beyond them, dates overflowed the calendar.
+_MAX_AGE_MONTHS = 200 * 12
+_MAX_REPEATS = 100
+_MAX_SUPPLY_DAYS = 3660
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -223,6 +229,8 @@ class Projector:
         months = _MONTHS_PER_AGE_UNIT.get(unit) if isinstance(unit, str) else None
         if value is None or months is None or self._birth_last is None or value < 0 or value != int(value):
             return None
+        if value * months > _MAX_AGE_MONTHS:  # issue 12: a huge age overflowed the calendar
+            return None
         return day_before(add_months(self._birth_last, (int(value) + 1) * months))
 
     def _medication(self, item: IndexedEntry) -> MedicationFact:
@@ -242,6 +250,9 @@ class Projector:
             supply_days = self._supply_days(item, _get(dispense, "expectedSupplyDuration"))
             allowed = _get(dispense, "numberOfRepeatsAllowed")
             repeats = allowed if isinstance(allowed, int) and not isinstance(allowed, bool) else None
+            if repeats is not None and not 0 <= repeats <= _MAX_REPEATS:  # issue 12: overflowed the calendar
+                self._warn(item.raw.locator.at("dispenseRequest.numberOfRepeatsAllowed"), f"{repeats} repeats not read")
+                repeats = None
             status_reason = _flatten_reasons([resource.get("statusReason")])
         else:
             start = first_day(resource.get("effectiveDateTime")) or first_day(
@@ -373,7 +384,14 @@ class Projector:
                 f"duration {value!r} {code or unit!r} is not a number of time units; supply days not read",
             )
             return None
-        return value * _DAYS_PER_UNIT[key]
+        days = value * _DAYS_PER_UNIT[key]
+        if not 0 <= days <= _MAX_SUPPLY_DAYS:  # issue 12: a huge supply overflowed the calendar
+            self._warn(
+                item.raw.locator.at("dispenseRequest.expectedSupplyDuration"),
+                f"a supply of {days:g} days is outside 0-{_MAX_SUPPLY_DAYS}; supply days not read",
+            )
+            return None
+        return days
 
     def _procedure(self, item: IndexedEntry) -> ProcedureFact:
         resource = item.resource

@@ -534,8 +534,35 @@ def _csv_frame(table: ReportTable) -> pd.DataFrame:
     return data
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading
+    apostrophe; numbers written as text are left as they are (issue 12: user names and reason codes
+    reach this CSV)."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell made inert for spreadsheets (see `_csv_cell`)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        dtype = safe[column].dtype
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):  # pandas 3: `str`
+            safe[column] = safe[column].map(_csv_cell)
+    return safe
+
+
 def compliance_csv(report: ComplianceReport) -> str:
-    """The report as one tidy CSV (see the module docstring for its shape)."""
+    """The report as one tidy CSV (see the module docstring for its shape); text cells are escaped
+    against spreadsheet formula injection."""
     metric = _metric_frame(
         [
             ("period", "start", report.start.isoformat()),
@@ -546,7 +573,7 @@ def compliance_csv(report: ComplianceReport) -> str:
     )
     frames = [metric, *(_csv_frame(table) for table in report_tables(report))]
     combined = pd.concat([frame for frame in frames if not frame.empty], ignore_index=True, sort=False)
-    return combined.to_csv(index=False, lineterminator="\n")
+    return csv_safe(combined).to_csv(index=False, lineterminator="\n")
 
 
 def _metric_text(value: Any) -> str:

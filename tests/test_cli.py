@@ -124,8 +124,9 @@ def test_bad_input_is_one_line_naming_the_location_and_is_recorded(db_url: str, 
     done = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20")
     assert done.returncode == 2
     assert done.stdout == b""
-    lines = done.stderr.decode().strip().splitlines()
-    assert len(lines) == 1, lines
+    *warning, line = done.stderr.decode().strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith("AUDIT KEY IS THE PUBLIC DEVELOPMENT DEFAULT"), warning
+    lines = [line]
     assert lines[0].startswith("drg-eligibility: error: ") and str(path) in lines[0]
     assert where in lines[0], lines[0]
     assert "Traceback" not in done.stderr.decode()
@@ -253,3 +254,13 @@ def test_evaluate_points_a_bulk_export_to_batch(db_url: str, tmp_path: Path) -> 
     done = cli(db_url, "evaluate", str(export))
     assert done.returncode == 2 and "looks like a Bulk Data export" in done.stderr.decode()
     assert "drg-eligibility batch" in done.stderr.decode() and b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01"])
+def test_as_of_at_the_ends_of_the_calendar_is_one_line_not_a_traceback(db_url: str, as_of: str) -> None:
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", as_of)
+    assert done.returncode == 2, done.stderr.decode()
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr  # was an OverflowError traceback
+    assert f"asOf {as_of} is outside the years 1800-2200" in stderr
+    assert kinds(db_url) == ["rejection"]

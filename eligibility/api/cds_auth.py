@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -174,18 +174,25 @@ def _fail(message: str) -> AuthenticationError:
     return AuthenticationError(f"CDS client JWT refused: {message}", scheme=_SCHEME)
 
 
+class SeenTokenStore(Protocol):
+    """Where seen (iss, jti) pairs are kept: `ReplayCache` in memory, `api.seen_tokens.SeenTokens`
+    in the database (the service's: shared by workers, kept over restarts)."""
+
+    def first_use(self, iss: str, jti: str, *, expires: float, now: float) -> bool: ...
+
+
 class CdsVerifier:
     def __init__(
         self,
         issuers: Mapping[str, TrustedIssuer],
         *,
         max_age_s: int = 300,
-        replay: ReplayCache | None = None,
+        replay: SeenTokenStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.issuers = dict(issuers)
         self.max_age_s = max_age_s
-        self.replay = replay or ReplayCache()
+        self.replay: SeenTokenStore = replay or ReplayCache()
         self.clock = clock
 
     def verify(self, token: str | None, *, audience: str) -> CdsClient:
@@ -244,6 +251,8 @@ class CdsVerifier:
         issued, expires, jti = claims["iat"], claims["exp"], claims["jti"]
         if not isinstance(issued, int | float) or not isinstance(expires, int | float):
             raise _fail("iat and exp must be numbers")
+        if expires <= issued:  # a negative lifetime passed the max-age check (issue 12)
+            raise _fail(f"exp ({expires:g}) is not after iat ({issued:g})")
         if expires - issued > self.max_age_s:
             raise _fail(f"the token lives {expires - issued:g} s; at most {self.max_age_s} s are accepted")
         if not isinstance(jti, str) or not jti:

@@ -34,12 +34,13 @@ def serve(
     import uvicorn
 
     from eligibility.api.app import create_app
+    from eligibility.api.server import uvicorn_config
 
     settings = get_settings()
     if workers is not None:
         settings = settings.model_copy(update={"api_workers": workers})
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
+        uvicorn.Server(uvicorn_config(create_app(settings), settings, host=host, port=port, log_level="info")).run()
     except EligibilityError as exc:  # startup refused: unfit audit key, bad CDS issuers file …
         _fail(exc.one_line(), 3 if isinstance(exc, AuditError) else 2)
 
@@ -87,6 +88,19 @@ def users_list(
         typer.echo(f"{user.name:<32} {user.role.value:<11} created {user.created_at}  {state}")
 
 
+def users_sessions() -> None:
+    """Open browser sessions (ended at logout, or when they expire), for admins."""
+    import time
+
+    from eligibility.web.session_records import list_open
+
+    with _open() as session:
+        found = list_open(session, now=time.time())  # the CLI is an edge: it may read the clock
+    for item in found:
+        typer.echo(f"{item.session}  {item.user_name:<32} since {item.created_at}  until {int(item.expires)}")
+    typer.echo(f"{len(found)} open session(s)")
+
+
 def _open() -> Session:
     """A session on the configured database (migrated first, so the users table exists)."""
     from eligibility.audit.database import session_factory
@@ -104,6 +118,7 @@ def register(app: typer.Typer) -> None:
     users.command("add")(users_add)
     users.command("list")(users_list)
     users.command("revoke")(users_revoke)
+    users.command("sessions")(users_sessions)
     app.add_typer(users, name="users", no_args_is_help=True)
 
 

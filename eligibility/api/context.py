@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from eligibility.api.cds_auth import CdsVerifier
 from eligibility.api.links import LinkSigner
+from eligibility.api.refusals import RefusalLimiter
 from eligibility.api.workers import Evaluator
 from eligibility.audit.database import SessionFactory, read_session
 from eligibility.settings import Settings
@@ -39,6 +40,8 @@ class ApiContext:
     # sleep in SQLite's busy handler, in growing steps up to 100 ms: measured with 8 concurrent
     # writers, p95 82 ms and p99 234 ms without the lock, 19 ms and 30 ms with it.
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    # Refused unauthenticated calls recorded per client address (api/refusals.py).
+    refusals: RefusalLimiter = field(default_factory=lambda: RefusalLimiter(burst=20, window_s=60.0))
 
     def read_session(self) -> Session:
         """A session that does not take SQLite's write lock (token lookups, history reads)."""

@@ -6,6 +6,7 @@
     ├── PermissionDeniedError 403      a known caller whose role does not allow the call
     ├── NotFoundError 404              no such decision
     ├── DataUnavailableError 412       CDS Hooks: data neither prefetched nor fetchable from fhirServer
+    ├── TooManyRefusalsError 429       an address past its quota of refused unauthenticated calls
     └── EngineError ── WorkerCrashedError 503, EvaluationTimeoutError 503
 
 Routes raise; `install` registers the handlers that turn any error into an OperationOutcome with
@@ -37,6 +38,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RequestTimeoutError",
+    "TooManyRefusalsError",
     "UnsupportedMediaTypeError",
     "WorkerCrashedError",
     "headers_for",
@@ -79,6 +81,16 @@ class DataUnavailableError(EligibilityError):
     code = "incomplete"
 
 
+class TooManyRefusalsError(EligibilityError):
+    """Refused without a record of its own: the address is past its quota (api/refusals.py)."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, location=None)
+        self.retry_after_s = retry_after_s
+
+
 class WorkerCrashedError(EngineError):
     code = "transient"
 
@@ -100,6 +112,7 @@ STATUS: Mapping[type[BaseException], int] = {
     PermissionDeniedError: 403,
     NotFoundError: 404,
     DataUnavailableError: 412,
+    TooManyRefusalsError: 429,
     WorkerCrashedError: 503,
     EvaluationTimeoutError: 503,
     AuditError: 503,  # the trail could not record: nothing was released; retrying is safe
@@ -123,6 +136,8 @@ def headers_for(error: BaseException) -> dict[str, str]:
     if isinstance(error, AuthenticationError):
         detail = ', error="invalid_token"' if error.presented else ""
         headers["WWW-Authenticate"] = f'{error.scheme} realm="drg-eligibility"{detail}'
+    elif isinstance(error, TooManyRefusalsError):
+        headers["Retry-After"] = str(error.retry_after_s)
     elif status_for(error) == 503:
         headers["Retry-After"] = "1"
     return headers

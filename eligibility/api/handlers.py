@@ -36,7 +36,7 @@ def _outcome_response(error: Exception) -> FhirResponse:
 
 async def _recorded(request: Request, error: Exception) -> FhirResponse:
     try:
-        await record_rejection(request, error)
+        error = await record_rejection(request, error) or error
     except AuditError as audit_error:
         log.error("could not record a rejected call: %s", audit_error.one_line())
         return _outcome_response(audit_error)

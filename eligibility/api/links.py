@@ -18,17 +18,20 @@ from urllib.parse import urlencode
 
 __all__ = ["LINK_TTL_S", "LinkSigner"]
 
-LINK_TTL_S = 7 * 24 * 3600  # a card may be read again later in the week the patient was seen
+# A link is bearer-like (whoever holds it reads the decision): it lives for a working day, not the
+# week it used to (issue 12); settings.api_card_link_ttl_s. Access logs never show its query (access_log.py).
+LINK_TTL_S = 8 * 3600
 
 
 @dataclass(frozen=True, slots=True)
 class LinkSigner:
     key: bytes
     clock: Callable[[], float] = time.time
+    ttl_s: int = LINK_TTL_S
 
     @classmethod
-    def from_secret(cls, secret: str) -> LinkSigner:
-        return cls(key=hmac.digest(secret.encode("utf-8"), b"drg-eligibility/card-links/v1", "sha256"))
+    def from_secret(cls, secret: str, *, ttl_s: int = LINK_TTL_S) -> LinkSigner:
+        return cls(key=hmac.digest(secret.encode("utf-8"), b"drg-eligibility/card-links/v1", "sha256"), ttl_s=ttl_s)
 
     def _signature(self, decision_id: str, issued_to: str, expires: int) -> str:
         message = f"{decision_id}\n{issued_to}\n{expires}".encode()
@@ -36,7 +39,7 @@ class LinkSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     def url(self, base_url: str, decision_id: str, *, issued_to: str) -> str:
-        expires = int(self.clock()) + LINK_TTL_S
+        expires = int(self.clock()) + self.ttl_s
         query = urlencode({"for": issued_to, "exp": expires, "sig": self._signature(decision_id, issued_to, expires)})
         return f"{base_url}/decisions/{decision_id}/view?{query}"
 

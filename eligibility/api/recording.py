@@ -7,6 +7,7 @@ whose record is already written, so that nothing is recorded twice.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,10 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
-from eligibility.api.context import context_of
-from eligibility.api.errors import NotFoundError, PermissionDeniedError
+from eligibility.api.context import ApiContext, context_of
+from eligibility.api.errors import NotFoundError, TooManyRefusalsError
+from eligibility.api.refusals import Summary
 from eligibility.audit import store
 from eligibility.audit.database import SessionFactory
+from eligibility.audit.models import KIND_REJECTION
 from eligibility.decision import Decision
 from eligibility.errors import AuditError
 from eligibility.service import Evaluated, Rejected, read_decision, record_batch
@@ -36,6 +39,7 @@ __all__ = [
     "record_access",
     "record_rejection",
     "relocated",
+    "write_refusal_summaries",
 ]
 
 
@@ -57,10 +61,63 @@ def actor_of(request: Request) -> str:
     return f"anonymous@{host}"
 
 
-async def record_rejection(request: Request, error: Exception) -> None:
-    """Record a refused call with the bytes received (none, for a caller we could not authenticate)."""
+def _record_summaries(factory: SessionFactory, summaries: list[Summary], *, burst: int, window_s: float) -> None:
+    records = [
+        store.NewRecord(
+            kind=KIND_REJECTION,
+            actor=f"anonymous@{summary.address}"[:200],
+            channel="api",
+            payload={
+                "error": {
+                    "type": "RefusalsSummarised",
+                    "code": "throttled",
+                    "message": summary.message(burst, window_s),
+                    "location": None,
+                },
+                "count": summary.count,
+                "first_at": summary.first_at,
+                "last_at": summary.last_at,
+                "as_of": None,
+                "policy": None,
+            },
+        )
+        for summary in summaries
+    ]
+    try:
+        with factory() as session:
+            store.append_records(session, records)
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise AuditError(f"the audit trail could not record a summary of refused calls: {exc}") from exc
+
+
+async def write_refusal_summaries(ctx: ApiContext, summaries: list[Summary]) -> None:
+    if summaries:
+        limiter = ctx.refusals
+        await ctx.write(
+            _record_summaries, ctx.session_factory, summaries, burst=limiter.burst, window_s=limiter.window_s
+        )
+
+
+async def record_rejection(request: Request, error: Exception) -> Exception | None:
+    """Record a refused call with the bytes received (none, for a caller we could not authenticate).
+
+    Returns the error to answer with instead, when the call is not recorded on its own: a client
+    address past its quota of refused unauthenticated calls gets 429 (api/refusals.py).
+    """
     if getattr(request.state, "audited", False):
-        return
+        return None
+    ctx = context_of(request)
+    if not getattr(request.state, "actor", None):
+        address = request.client.host if request.client else "unknown"
+        retry_after, closed = ctx.refusals.admit(address, error)
+        await write_refusal_summaries(ctx, closed)
+        if retry_after is not None:
+            request.state.audited = True  # counted, and summarised when the window closes
+            return TooManyRefusalsError(
+                f"too many refused calls from {address}; retry in {math.ceil(retry_after)} s",
+                retry_after_s=max(math.ceil(retry_after), 1),
+            )
     received: bytes = getattr(request.state, "received", b"")
     as_of: date | None = getattr(request.state, "as_of", None)
     rejected = Rejected(error=error, raw=received, as_of=as_of, policy=None)
@@ -72,6 +129,7 @@ async def record_rejection(request: Request, error: Exception) -> None:
         session_factory=context_of(request).session_factory,
     )
     request.state.audited = True
+    return None
 
 
 async def evaluate_recorded(
@@ -138,12 +196,9 @@ def read_recorded(
     ctx = context_of(request)
     with ctx.read_session() as session:
         record = store.get_decision_record(session, decision_id)
-    if record is None:
+    if record is None or (not read_any and record.actor != reader):
+        # Another's decision is answered as a missing one: a 403 told the referrer that it exists.
         raise NotFoundError(f"no decision {decision_id!r}", location="decision_id (path)")
-    if not read_any and record.actor != reader:
-        raise PermissionDeniedError(
-            f"decision {decision_id} was not submitted by {reader}; a referrer reads only their own"
-        )
     with ctx.write_lock:
         decision = read_decision(
             decision_id, actor=reader, channel=channel_of(request), purpose=purpose, session_factory=ctx.session_factory

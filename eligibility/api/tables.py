@@ -6,9 +6,9 @@ Neither is append-only: a token can be revoked. Changes to users are recorded in
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table
 
-__all__ = ["API_CARD", "API_USER", "METADATA"]
+__all__ = ["API_CARD", "API_CDS_SEEN_TOKEN", "API_USER", "API_WEB_SESSION", "METADATA"]
 
 METADATA = MetaData()
 
@@ -33,4 +33,23 @@ API_CARD = Table(
     Column("service_id", String(64), nullable=False),
     Column("issued_to", String(200), nullable=False),
     Column("created_at", String(27), nullable=False),
+)
+
+# CDS client JWT ids seen (sha256 of iss and jti), until the token expires: migration 0101.
+API_CDS_SEEN_TOKEN = Table(
+    "api_cds_seen_token",
+    METADATA,
+    Column("token_key", String(64), primary_key=True),
+    Column("expires", Float, nullable=False),
+)
+
+# Browser sessions (sha256 of the cookie's nonce), open until logout or expiry: migration 0102.
+API_WEB_SESSION = Table(
+    "api_web_session",
+    METADATA,
+    Column("nonce_sha256", String(64), primary_key=True),
+    Column("user_name", String(200), nullable=False),
+    Column("created_at", String(27), nullable=False),
+    Column("expires", Float, nullable=False),
+    Column("ended_at", String(27), nullable=True),
 )

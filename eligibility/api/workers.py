@@ -23,6 +23,7 @@ from typing import Protocol
 
 from eligibility.api.errors import EvaluationTimeoutError, WorkerCrashedError
 from eligibility.errors import EligibilityError, EngineError
+from eligibility.parent_watch import exit_with_parent
 from eligibility.service import Evaluated, Rejected, evaluate_one
 
 __all__ = ["EvaluateFunction", "Evaluator", "ProcessEvaluator"]
@@ -58,14 +59,16 @@ _WARM_UP_RECORD = "\n".join(
 ).encode()
 
 
-def _warm_up() -> None:
-    """Worker initializer: one throw-away evaluation, so the first request does not pay for the
-    engine's imports, ruleset definitions, policy loading and model compilation (about 0.3 s).
+def _warm_up(parent: int) -> None:
+    """Worker initializer: exit when `parent` dies (parent_watch.py); then one throw-away evaluation,
+    so the first request does not pay for the engine's imports, ruleset definitions, policy loading
+    and model compilation (about 0.3 s).
 
     Then everything alive is frozen out of the garbage collector's reach: full collections no longer
     walk the engine's and the models' long-lived objects. On a 200-entry record the evaluation's p99
     fell from about 100 ms to 40-65 ms (p50 unchanged, about 22 ms).
     """
+    exit_with_parent(parent)
     evaluate_one(_WARM_UP_RECORD, as_of=date(2000, 1, 1))
     gc.collect()
     gc.freeze()
@@ -109,7 +112,9 @@ class ProcessEvaluator:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")  # never fork a process that holds the engine or threads
-        return ProcessPoolExecutor(max_workers=self.size, mp_context=context, initializer=_warm_up)
+        return ProcessPoolExecutor(
+            max_workers=self.size, mp_context=context, initializer=_warm_up, initargs=(os.getpid(),)
+        )
 
     def start(self) -> list[int]:
         """Start every worker now (not on the first request); returns their process ids."""

@@ -25,15 +25,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from eligibility.audit import store
-from eligibility.audit.checkpoints import signer_from_settings, write_checkpoint
-from eligibility.audit.clock import parse_bound, utc_now_iso
-from eligibility.audit.database import lock_chain, read_session
+from eligibility.audit.checkpoints import signer_from_settings, witness_from_settings
+from eligibility.audit.clock import parse_bound
+from eligibility.audit.database import read_session
 from eligibility.audit.export import FORMATS, Format, export
 from eligibility.audit.ids import resolve_decision_id
 from eligibility.audit.migrate import current_revision
 from eligibility.audit.replay import ReplayResult, replay
 from eligibility.audit.verify import VerifyReport, parse_anchor, verify
 from eligibility.audit.whatif import WhatIfReport, whatif
+from eligibility.audit.witness import Witness, read_witness
 from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
 from eligibility.cli_support import actor_name as _actor
 from eligibility.cli_support import audit_engine_or_exit as _engine
@@ -106,16 +107,32 @@ def verify_command(
         list[str] | None,
         typer.Option("--anchor", help="A head kept by an auditor, SEQ:CHAIN_HASH (from `audit checkpoint`)."),
     ] = None,
+    witness_path: Annotated[
+        Path | None,
+        typer.Option("--witness", help="The witness file to compare with (default: the configured one)."),
+    ] = None,
+    no_witness: Annotated[
+        bool, typer.Option("--no-witness", help="Check the database alone (a tail cut then goes unseen).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Walk the chain, the signed checkpoints and the stored inputs; name the first bad record."""
+    """Walk the chain, the signed checkpoints, the stored inputs and the witness; name the first bad record."""
     try:
         anchors = [parse_anchor(token) for token in anchor or []]
     except ValueError as exc:
         _fail(str(exc), EXIT_USAGE)
     engine = _engine()
+    settings = get_settings()
+    url = engine.url.render_as_string(hide_password=False)
+    witness = None
+    if not no_witness:
+        witness = read_witness(
+            Witness.at(witness_path) if witness_path is not None else witness_from_settings(settings, url)
+        )
     with _errors(), read_session(engine) as session:
-        report = verify(session, signer=signer_from_settings(get_settings()), anchors=anchors)
+        report = verify(
+            session, signer=signer_from_settings(settings, database_url=url), anchors=anchors, witness=witness
+        )
     if as_json:
         _print_json(_verify_document(report))
     else:
@@ -133,6 +150,11 @@ def _verify_document(report: VerifyReport) -> dict[str, Any]:
         "inputs": report.inputs,
         "head": {"seq": report.head_seq, "chain_hash": report.head_hash},
         "unsealed_records": report.unsealed,
+        "witness": None
+        if not report.witness_paths
+        else {"paths": report.witness_paths, "heads": report.witnessed_heads, "newest_seq": report.witnessed_seq},
+        "other_key": report.other_key,
+        "notes": report.notes,
         "elapsed_s": round(report.elapsed_s, 3),
         "first_bad_record": None if first is None else {"seq": first.seq, "record_id": first.record_id},
         "problems": [{"seq": p.seq, "record_id": p.record_id, "message": p.message} for p in report.problems],
@@ -146,6 +168,19 @@ def _print_verify(report: VerifyReport) -> None:
         f"in {report.elapsed_s:.2f} s ({rate:,.0f} records/s)"
     )
     console.print(f"head: seq {report.head_seq}  chain hash {report.head_hash}")
+    if report.stopped_at_key:
+        console.print("nothing else was checked: with another key every link and signature would fail.")
+    elif report.witness_paths and not all(Path(path).is_file() for path in report.witness_paths):
+        console.print(f"[bold red]witness: MISSING[/] ({', '.join(report.witness_paths)})")
+    elif report.witness_paths:
+        console.print(
+            f"witness: {report.witnessed_heads} signed heads, newest seq {report.witnessed_seq} "
+            f"({', '.join(report.witness_paths)})"
+        )
+    else:
+        console.print("[bold yellow]witness: not checked (--no-witness)[/]: records cut off the end go unseen.")
+    for note in report.notes:
+        console.print(f"note: {note}")
     first = report.first_problem
     if first is None:
         console.print("[bold green]OK[/]: the audit trail is intact.")
@@ -156,9 +191,9 @@ def _print_verify(report: VerifyReport) -> None:
                 "(`drg-eligibility audit checkpoint` seals the head)."
             )
         return
-    where = f"seq {first.seq}" if first.seq is not None else "the checkpoints"
     record = f" (record {first.record_id})" if first.record_id else ""
-    console.print(f"[bold red]FAILED[/]: first bad record at {where}{record}: {first.message}")
+    where = f"first bad record at seq {first.seq}{record}" if first.seq is not None else f"{first.area}"
+    console.print(f"[bold red]FAILED[/]: {where}: {first.message}")
     table = Table("seq", "record", "problem", title=f"{len(report.problems)} problem(s)", title_justify="left")
     for problem in sorted(report.problems, key=lambda p: (p.seq is None, p.seq or 0))[:50]:
         table.add_row(str(problem.seq or "-"), problem.record_id or "-", problem.message)
@@ -169,17 +204,9 @@ def checkpoint_command() -> None:
     """Sign the current head now and print the anchor an auditor should keep."""
     engine = _engine()
     with _errors(), Session(engine) as session:
-        lock_chain(session)
-        seq, chain_hash = store.head(session)
-        if seq == 0:
+        checkpoint = store.seal_head(session)
+        if checkpoint is None:
             _fail("the audit trail is empty: nothing to sign", EXIT_USAGE)
-        checkpoint = write_checkpoint(
-            session,
-            record_seq=seq,
-            chain_hash=chain_hash,
-            created_at=utc_now_iso(),
-            signer=signer_from_settings(get_settings()),
-        )
         session.commit()
     console.print(f"checkpoint {checkpoint.id} signs the head at seq {checkpoint.record_seq}.")
     console.print("Keep this anchor; `drg-eligibility audit verify --anchor` checks it later:")

@@ -26,6 +26,7 @@ from sqlmodel import Session as ModelSession
 
 from eligibility.audit.checkpoints import signer_from_settings
 from eligibility.audit.migrate import upgrade
+from eligibility.audit.startup import check_trail_at_start
 from eligibility.errors import AuditError
 from eligibility.settings import get_settings
 
@@ -33,6 +34,7 @@ __all__ = [
     "READ_ONLY",
     "SessionFactory",
     "backend_name",
+    "checked_at_start",
     "dispose_engines",
     "get_engine",
     "lock_chain",
@@ -102,10 +104,32 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _checked.clear()
+
+
+_checked: set[str] = set()
+
+
+def checked_at_start(engine: Engine, *, again: bool = False) -> None:
+    """Run the start-up checks (startup.py) once per process and trail before the first append
+    (`again`: a server starting, which always checks)."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _engines_lock:
+        if key in _checked and not again:
+            return
+    settings = get_settings()
+    adopt = settings.audit_witness_adopt
+    if adopt is None:
+        adopt = settings.environment in ("development", "test")
+    check_trail_at_start(engine, signer_from_settings(settings, database_url=key), adopt=adopt)
+    with _engines_lock:
+        _checked.add(key)
 
 
 def session_factory(url: str | None = None) -> SessionFactory:
+    """Write sessions on the configured trail; refuses (AuditError) a trail unfit to continue."""
     engine = get_engine(url)
+    checked_at_start(engine)
 
     def open_session() -> Session:
         return ModelSession(engine, expire_on_commit=False)

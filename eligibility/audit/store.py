@@ -3,7 +3,10 @@
 The caller owns the transaction: `eligibility.service` appends a decision and commits before it
 releases the decision; a batch appends many records and commits once. Every append takes the chain
 lock, reads the head, computes the new records' hashes in one pass in Python and inserts them with
-one executemany, then signs a checkpoint when the append crossed a multiple of `checkpoint_every`.
+one executemany, then signs a checkpoint when one is due (see checkpoints.maybe_checkpoint). An
+append refuses (AuditError) when the head it reads is behind what this process committed itself, or
+when the trail no longer holds the newest witnessed head (guard.py; one indexed lookup and a 4 KB
+read of the witness's end per append).
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from eligibility.audit import guard
+from eligibility.audit.bounds import MAX_LOCATION_CHARS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, bounded
 from eligibility.audit.chain import GENESIS, canonical_json, chain_link, content_sha256, sha256_hex
-from eligibility.audit.checkpoints import Signer, maybe_checkpoint, signer_from_settings
+from eligibility.audit.checkpoints import Checkpoint, Signer, maybe_checkpoint, signer_from_settings, write_checkpoint
 from eligibility.audit.clock import utc_now_iso
 from eligibility.audit.database import backend_name, lock_chain
 from eligibility.audit.models import (
@@ -29,6 +34,7 @@ from eligibility.audit.models import (
     KIND_REJECTION,
     KIND_REVIEW,
     KINDS,
+    AuditCheckpoint,
     AuditInput,
     AuditRecord,
 )
@@ -53,6 +59,7 @@ __all__ = [
     "head",
     "iter_records",
     "load_decision",
+    "seal_head",
 ]
 
 REVIEW_ACTIONS = ("accept", "override")
@@ -102,6 +109,7 @@ class StoredRecord:
 _RECORD_COLUMNS = tuple(f.name for f in fields(StoredRecord))
 _RECORD_TABLE = AuditRecord.__table__  # type: ignore[attr-defined]
 _INPUT_TABLE = AuditInput.__table__  # type: ignore[attr-defined]
+_CHECKPOINT_TABLE = AuditCheckpoint.__table__  # type: ignore[attr-defined]
 
 
 def _record_select() -> Select[Any]:
@@ -147,10 +155,13 @@ def append_records(
         if record.kind not in KINDS:
             raise AuditError(f"unknown audit record kind {record.kind!r}")
         _check_identity(record.actor, record.channel)
-    signer = signer or signer_from_settings(get_settings())
+    signer = signer or default_signer(session)
     lock_chain(session)
-    _store_inputs(session, inputs)
     first_seq, prev_hash = head(session)
+    guard.check_known_head(session, first_seq, prev_hash)
+    if signer.witness is not None:
+        guard.check_witnessed_head(session, signer.witness, next_checkpoint_id=_next_checkpoint_id(session))
+    _store_inputs(session, inputs)
     created_at = utc_now_iso()
     chain_key = signer.chain_key
     rows: list[dict[str, Any]] = []
@@ -175,6 +186,7 @@ def append_records(
         rows.append(row)
     if rows:
         session.execute(insert(_RECORD_TABLE), params=rows)
+        guard.queue_head(session, seq, prev_hash)
         maybe_checkpoint(
             session,
             prev_seq=first_seq,
@@ -184,6 +196,30 @@ def append_records(
             signer=signer,
         )
     return [StoredRecord(**row) for row in rows]
+
+
+def _next_checkpoint_id(session: Session) -> int:
+    return int(session.execute(select(func.coalesce(func.max(_CHECKPOINT_TABLE.c.id), 0))).scalar_one()) + 1
+
+
+def default_signer(session: Session) -> Signer:
+    """The configured signer, publishing to the witness of the trail this session writes to."""
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    return signer_from_settings(get_settings(), database_url=url)
+
+
+def seal_head(session: Session, *, signer: Signer | None = None) -> Checkpoint | None:
+    """Sign the current head now (on demand, or on the server's timer); None for an empty trail.
+
+    Takes the chain lock; the caller commits (the witness line is written after the commit).
+    """
+    signer = signer or default_signer(session)
+    lock_chain(session)
+    seq, chain_hash = head(session)
+    if seq == 0:
+        return None
+    guard.check_known_head(session, seq, chain_hash)
+    return write_checkpoint(session, record_seq=seq, chain_hash=chain_hash, created_at=utc_now_iso(), signer=signer)
 
 
 # --- the record kinds -------------------------------------------------------------------------
@@ -217,16 +253,18 @@ def _decision_record(
 def _rejection_record(
     error: BaseException, raw: bytes, *, actor: str, channel: str, as_of: date | None, policy: str | None
 ) -> NewRecord:
-    described = (
-        {
-            "type": type(error).__name__,
-            "code": error.code,
-            "message": error.message,
-            "location": error.location,
-        }
-        if isinstance(error, EligibilityError)
-        else {"type": type(error).__name__, "code": "exception", "message": str(error), "location": None}
-    )
+    # Every free-text field is bounded (bounds.py): a stranger's refused call cannot grow the trail.
+    if isinstance(error, EligibilityError):
+        code, message, location = error.code, error.message, error.location
+    else:
+        code, message, location = "exception", str(error), None
+    described = {
+        "type": bounded(type(error).__name__, MAX_NAME_CHARS),
+        "code": bounded(code, MAX_NAME_CHARS),
+        "message": bounded(message, MAX_MESSAGE_CHARS),
+        "location": bounded(location, MAX_LOCATION_CHARS),
+    }
+    policy = bounded(policy, MAX_NAME_CHARS)
     return NewRecord(
         kind=KIND_REJECTION,
         actor=actor,

@@ -14,6 +14,7 @@ each, and those Dask gives up on again are rejected the same way.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -23,6 +24,7 @@ from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from eligibility.errors import EngineError
+from eligibility.parent_watch import exit_with_parent
 from eligibility.service import Evaluated, Rejected
 
 from .worker import ChunkEvaluator
@@ -77,7 +79,12 @@ class LocalProcesses:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=exit_with_parent,  # no orphans after a kill -9 of the batch (parent_watch.py)
+            initargs=(os.getpid(),),
+        )
 
     def _restart(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -4,11 +4,18 @@ An export is a directory of NDJSON files, one resource a line, usually one file 
 resource type, plain or gzip-compressed: `Patient.ndjson`, `Observation.1.ndjson.gz`...
 A plain file can be read in byte ranges that start at line starts, so that several processes share
 a large file; a compressed one is read whole.
+
+Bounded (issue 12): a 522 KB gzip holding one 512 MiB line once took 168 s, 1.9 GB of memory and
+stored the whole line as a rejection. A line longer than `max_line_bytes` is not kept: it is read
+through, hashed as it passes, and yielded as an `OverlongLine` (its length and SHA-256), which the scan
+records as a bad line without its bytes. A compressed file that inflates to more than `max_ratio`
+times the bytes read from disk (past the first 16 MiB) is refused as a whole.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import zlib
 from collections.abc import Iterator
@@ -17,10 +24,31 @@ from pathlib import Path
 
 from eligibility.errors import InputError
 
-__all__ = ["ExportFile", "LineReader", "find_export_files", "line_starts"]
+__all__ = [
+    "MAX_GZIP_RATIO",
+    "MAX_LINE_BYTES",
+    "ExportFile",
+    "LineReader",
+    "OverlongLine",
+    "find_export_files",
+    "line_starts",
+]
 
 _SUFFIXES = (".ndjson", ".ndjson.gz")
 _BLOCK = 4 << 20
+MAX_LINE_BYTES = 16 << 20  # the largest resource line kept (a Patient with photos is well under)
+MAX_GZIP_RATIO = 100  # NDJSON of FHIR compresses 10-30 times; a bomb, thousands of times
+_RATIO_GRACE = 16 << 20  # inflated bytes before the ratio is judged
+
+
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """A line over the limit: read through and hashed, never held."""
+
+    length: int
+    sha256: str
+
+
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -62,11 +90,21 @@ def line_starts(file: ExportFile, every: int) -> list[int]:
         for approximate in range(every, file.size, every):
             if approximate <= starts[-1]:
                 continue
-            handle.seek(approximate - 1)
-            handle.readline()  # the rest of the line that straddles `approximate`
-            if handle.tell() < file.size:
-                starts.append(handle.tell())
+            start = _next_line_start(handle, approximate - 1)  # past the line that straddles `approximate`
+            if start < file.size:
+                starts.append(start)
     return starts
+
+
+def _next_line_start(handle: io.BufferedReader, position: int) -> int:
+    """The offset after the first newline at or after `position`, read in blocks: `readline` would
+    hold a whole overlong line in memory (1.1 GB for one 512 MiB line)."""
+    handle.seek(position)
+    while block := handle.read(1 << 20):
+        at = block.find(b"\n")
+        if at >= 0:
+            return handle.tell() - len(block) + at + 1
+    return handle.tell()
 
 
 class LineReader:
@@ -76,9 +114,20 @@ class LineReader:
     number of physical lines read, blank ones included, so that ranges can be numbered in the file.
     """
 
-    def __init__(self, file: ExportFile, start: int = 0, end: int | None = None) -> None:
+    def __init__(
+        self,
+        file: ExportFile,
+        start: int = 0,
+        end: int | None = None,
+        *,
+        max_line_bytes: int = MAX_LINE_BYTES,
+        max_ratio: float = MAX_GZIP_RATIO,
+    ) -> None:
         self.file = file
         self.lines = 0
+        self.max_line_bytes = max_line_bytes
+        self.max_ratio = max_ratio
+        self._inflated = 0
         self._start = start
         self._remaining = None if end is None else end - start
         self._raw = open(file.path, "rb")  # noqa: SIM115 - closed in close()
@@ -98,20 +147,52 @@ class LineReader:
                 return
             if self._remaining is not None:
                 self._remaining -= len(block)
+            if self.file.compressed:
+                self._check_ratio(len(block))
             yield block
 
-    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+    def _check_ratio(self, inflated: int) -> None:
+        self._inflated += inflated
+        read = max(self._raw.tell() - self._start, 1)
+        if self._inflated > _RATIO_GRACE and self._inflated > self.max_ratio * read:
+            raise InputError(
+                f"{self.file.name} inflates to more than {self.max_ratio:g} times its compressed size "
+                f"({self._inflated:,} bytes from {read:,}): refused as a decompression bomb",
+                location=self.file.name,
+            )
+
+    def __iter__(self) -> Iterator[tuple[int, bytes | OverlongLine]]:
         tail = b""
+        overlong: hashlib._Hash | None = None  # the hash of an overlong line being read through
+        length = 0
         for block in self._blocks():
+            if overlong is not None:
+                at = block.find(b"\n")
+                if at < 0:
+                    overlong.update(block)
+                    length += len(block)
+                    continue
+                overlong.update(block[:at])
+                self.lines += 1
+                yield self.lines, OverlongLine(length + at, overlong.hexdigest())
+                overlong, block = None, block[at + 1 :]
             pieces = (tail + block).split(b"\n") if tail else block.split(b"\n")
             tail = pieces.pop()
             yield from self._numbered(pieces)
-        if tail:
+            if len(tail) > self.max_line_bytes:
+                overlong, length, tail = hashlib.sha256(tail), len(tail), b""
+        if overlong is not None:
+            self.lines += 1
+            yield self.lines, OverlongLine(length, overlong.hexdigest())
+        elif tail:
             yield from self._numbered([tail])
 
-    def _numbered(self, pieces: list[bytes]) -> Iterator[tuple[int, bytes]]:
+    def _numbered(self, pieces: list[bytes]) -> Iterator[tuple[int, bytes | OverlongLine]]:
         for line in pieces:
             self.lines += 1
+            if len(line) > self.max_line_bytes:
+                yield self.lines, OverlongLine(len(line), hashlib.sha256(line).hexdigest())
+                continue
             if self.lines == 1 and self._start == 0:
                 line = line.removeprefix(_BOM)
             if line.endswith(b"\r"):

@@ -18,9 +18,10 @@ from pathlib import Path
 import orjson
 
 from eligibility.read_set import ReadSet
+from eligibility.settings import get_settings
 from fhir_adapters.models import is_resource_type
 
-from .export_reader import ExportFile, LineReader, line_starts
+from .export_reader import ExportFile, LineReader, OverlongLine, line_starts
 from .links import route
 from .spill import Run, RunWriter, bucket_of
 
@@ -84,11 +85,14 @@ def unread_files(files: list[ExportFile], read_set: ReadSet) -> list[int]:
             continue
         with LineReader(file) as reader:
             first = next(iter(reader), None)
+        line = None if first is None else first[1]
+        if isinstance(line, OverlongLine):
+            continue  # let the scan report it
         try:
-            resource = orjson.loads(first[1]) if first else None
+            resource = orjson.loads(line) if line is not None else None
         except orjson.JSONDecodeError:
             continue  # let the scan report it
-        if first is None or (isinstance(resource, dict) and resource.get("resourceType") == resource_type):
+        if line is None or (isinstance(resource, dict) and resource.get("resourceType") == resource_type):
             unread.append(index)
     return unread
 
@@ -112,8 +116,23 @@ def scan_part(part: Part, file: ExportFile, runs_dir: Path, segments: Segments, 
     writer = RunWriter(runs_dir, f"part-{part.index:05d}", segments.count, RUN_BYTES)
     result = PartResult(part, writer.runs, 0)
     named = named_type(file) or ""  # "": no type in the name, every line is parsed
-    with LineReader(file, part.start, part.end) as reader:
+    settings = get_settings()
+    with LineReader(
+        file,
+        part.start,
+        part.end,
+        max_line_bytes=settings.batch_max_line_bytes,
+        max_ratio=settings.batch_max_gzip_ratio,
+    ) as reader:
         for line_no, line in reader:
+            if isinstance(line, OverlongLine):  # its location, length and hash; never its bytes
+                message = (
+                    f"the line has {line.length:,} bytes, over the limit of {reader.max_line_bytes:,}; "
+                    f"sha256 {line.sha256}"
+                )
+                writer.add(segments.bad, line_no, "LineTooLongError", [message], b"")
+                result.bad_lines += 1
+                continue
             if read_set.left_out_unparsed(named, line):  # most vitals and visits: not even parsed
                 result.resources[named] += 1
                 result.not_read[named] += 1

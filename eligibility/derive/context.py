@@ -63,6 +63,7 @@ class Context:
     policy: Policy
     as_of: date
     notes: list[str] = field(default_factory=list)
+    skipped_pain_scores: list[PainScore] = field(default_factory=list)  # outside 0-10 (data_warnings.py)
 
     @cached_property
     def _identified(self) -> dict[str, Identification]:
@@ -175,6 +176,7 @@ class Context:
                 scores.append(PainScore(obs.reference, obs.effective, value))
             else:
                 self.notes.append(f"{obs.reference}: pain score {value:g} is outside 0-10 and was not used")
+                self.skipped_pain_scores.append(PainScore(obs.reference, obs.effective, value))
         return tuple(sorted(scores, key=lambda s: (s.day, s.reference)))
 
     def _is_vas(self, obs: ObservationFact) -> bool:

@@ -12,6 +12,7 @@ Everything that touches durable_rules goes through here, so its known hazards ar
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,7 @@ durable.engine.Host._run = lambda self: None  # must happen before any ruleset e
 
 from durable.lang import assert_facts, delete_state, get_host  # noqa: E402
 
-__all__ = ["FIRED", "assert_batch", "session"]
+__all__ = ["FIRED", "assert_batch", "rule_number", "session"]
 
 # sid -> [(rule_id, fid)], appended by rule actions, drained by the session that owns the sid.
 FIRED: dict[str, list[tuple[str, int]]] = {}
@@ -49,10 +50,37 @@ def session(ruleset: str) -> Iterator[str]:
                 delete_state(ruleset, sid)
 
 
+# durable_rules reads facts as JSON in C and misreads numbers in exponent notation: a pain score of
+# 1e-05 or 5e-324 (Python writes both with an exponent) made the facts after it unmatched ("the rules
+# gave 0 answers for the label status"). Every number a rule sees is therefore written without an
+# exponent: floats rounded to 4 decimals (tinier magnitudes are 0), magnitudes capped at 1e15.
+_CAP = 1e15
+_TINY = 1e-4
+
+
+def rule_number(value: float | int) -> float | int:
+    """`value` as durable_rules can read it (see above); bools and small ints unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return max(min(value, int(_CAP)), -int(_CAP))
+    if not math.isfinite(value):
+        return _CAP if value > 0 else -_CAP
+    if abs(value) >= _CAP:
+        return _CAP if value > 0 else -_CAP
+    if abs(value) < _TINY:
+        return 0.0
+    return round(value, 4)
+
+
+def _readable(fact: dict[str, Any]) -> dict[str, Any]:
+    return {key: rule_number(value) if isinstance(value, int | float) else value for key, value in fact.items()}
+
+
 def assert_batch(ruleset: str, sid: str, facts: Sequence[dict[str, Any]]) -> None:
     """Assert facts into the session and surface anything the rules swallowed."""
     try:
-        assert_facts(ruleset, [{**fact, "sid": sid} for fact in facts])
+        assert_facts(ruleset, [{**_readable(fact), "sid": sid} for fact in facts])
     except Exception as exc:
         raise EngineError(f"rules {ruleset} could not evaluate: {exc}") from exc
     state = get_host().get_state(ruleset, sid)

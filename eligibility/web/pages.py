@@ -30,6 +30,7 @@ from eligibility.api.errors import status_for
 from eligibility.api.users import Role
 from eligibility.errors import AuditError, EligibilityError
 from eligibility.web.session import SESSION_COOKIE, SessionCookie, SessionSigner, user_by_sha256
+from eligibility.web.session_records import is_open
 
 __all__ = [
     "HtmlRoute",
@@ -134,9 +135,10 @@ def _viewer(request: Request) -> Viewer:
     try:
         with context_of(request).read_session() as db:
             principal = user_by_sha256(db, session.token_sha256)
+            open_ = principal is not None and is_open(db, nonce=session.nonce, now=signer.clock())
     except SQLAlchemyError as exc:
         raise AuditError(f"the session could not be checked: {type(exc).__name__}") from exc
-    if principal is None:  # the token was revoked since login
+    if principal is None or not open_:  # the token was revoked, or the session ended at logout
         raise LoginRequired
     viewer = Viewer(principal, session, signer.csrf_token(session))
     request.state.web_viewer = viewer

@@ -33,6 +33,7 @@ from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record
 from eligibility.web.chart import pain_chart_svg
 from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, render, signed_in, signer_of
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S
+from eligibility.web.session_records import end_session, open_session
 from eligibility.web.worklist import REVIEW_STATES, STAGES, Filters, load_worklist
 from reports.compliance import compliance_summary, load_period
 from reports.evidence_pack import evidence_pack_pdf
@@ -100,7 +101,8 @@ def home() -> RedirectResponse:
 
 def _login_page(request: Request, next_url: str, *, error: str | None = None, status: int = 200) -> Response:
     nonce = secrets.token_urlsafe(16)
-    response = render(request, "login.html.j2", status_code=status, csrf=nonce, next_url=next_url, error=error)
+    csrf = signer_of(request).login_csrf(nonce)  # the form's token is signed, not the cookie's value
+    response = render(request, "login.html.j2", status_code=status, csrf=csrf, next_url=next_url, error=error)
     response.set_cookie(
         LOGIN_COOKIE, nonce, max_age=900, httponly=True, samesite="strict", secure=_secure(request), path="/ui"
     )
@@ -118,8 +120,7 @@ def login_form(
 async def login(request: Request) -> Response:
     fields = await form_fields(request)
     next_url = _safe_next(fields.get("next"))
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected, fields.get("csrf", "")):
+    if not signer_of(request).login_csrf_valid(request.cookies.get(LOGIN_COOKIE, ""), fields.get("csrf", "")):
         return _login_page(request, next_url, error="The login form expired. Please paste the token again.", status=403)
     token = fields.get("token", "").strip()
 
@@ -131,7 +132,15 @@ async def login(request: Request) -> Response:
     if user is None:
         message = "That token is unknown or revoked. Paste the whole token, starting with drg_."
         return _login_page(request, next_url, error=message, status=401)
-    cookie, _ = signer_of(request).issue(token_sha256(token))
+    cookie, issued = signer_of(request).issue(token_sha256(token))
+    ctx = context_of(request)
+
+    def record_login() -> None:  # the server-side session, and the login in the audit trail
+        with ctx.write_lock, ctx.session_factory() as db:
+            open_session(db, nonce=issued.nonce, user_name=user.name, expires=issued.expires, channel=CHANNEL)
+            db.commit()
+
+    await run_in_threadpool(record_login)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, cookie, max_age=SESSION_TTL_S, httponly=True, samesite="strict",
@@ -144,6 +153,14 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, viewer: Annotated[Viewer, signed_in(READ, "sign out")]) -> Response:
     check_csrf(request, viewer, await form_fields(request))
+    ctx = context_of(request)
+
+    def record_logout() -> None:  # a copied cookie stops working now, not in 8 hours
+        with ctx.write_lock, ctx.session_factory() as db:
+            end_session(db, nonce=viewer.session.nonce, user_name=viewer.name, channel=CHANNEL)
+            db.commit()
+
+    await run_in_threadpool(record_logout)
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/ui")
     return response
@@ -191,7 +208,8 @@ def _read_case(factory: SessionFactory, decision_id: str, viewer: Viewer, purpos
         if record is None:
             raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
         if not viewer.may(READ_ANY) and record.actor != viewer.name:
-            raise PageError(403, "Not allowed", "A referrer can only open the decisions they submitted.")
+            # As for a missing decision: a 403 told the referrer that another's decision exists.
+            raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
         record_read(session, decision_id, actor=viewer.name, purpose=purpose)
         return load_case(session, decision_id)
 

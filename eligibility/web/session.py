@@ -9,7 +9,9 @@ browser session at once.
 
 CSRF: each form carries HMAC(key, "csrf" + nonce). A forged cross-site POST has neither the cookie
 (SameSite=Strict) nor the nonce-bound token. Before login there is no session, so the login form
-uses a double-submit token instead (a random value in its own cookie and in the form).
+uses a signed double-submit token: a random value in its own cookie, and in the form
+HMAC(key, "login-csrf" + that value). A bare match of cookie and form (what someone able to plant a
+cookie could produce) is not enough (issue 12).
 """
 
 from __future__ import annotations
@@ -90,6 +92,14 @@ class SessionSigner:
 
     def csrf_token(self, session: SessionCookie) -> str:
         return self._mac(b"csrf\n" + session.nonce.encode("ascii"))
+
+    def login_csrf(self, cookie_nonce: str) -> str:
+        return self._mac(b"login-csrf\n" + cookie_nonce.encode("utf-8"))
+
+    def login_csrf_valid(self, cookie_nonce: str, presented: str) -> bool:
+        if not cookie_nonce:
+            return False
+        return hmac.compare_digest(self.login_csrf(cookie_nonce).encode(), presented.encode("utf-8"))
 
     def csrf_valid(self, session: SessionCookie, presented: str) -> bool:
         return hmac.compare_digest(self.csrf_token(session).encode(), presented.encode("utf-8"))

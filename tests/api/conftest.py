@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from eligibility.api.app import create_app
+from eligibility.api.server import uvicorn_config
 from eligibility.api.users import Role, add_user
 from eligibility.api.workers import Evaluator, ProcessEvaluator
 from eligibility.audit.database import make_engine
@@ -86,9 +87,12 @@ def evaluator() -> Iterator[ProcessEvaluator]:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port, in a thread; yields the base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+def serve(app: Any, settings: Settings | None = None) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port, in a thread, configured as `drg-eligibility
+    serve` does (the request-head limit included); yields the base URL."""
+    config = uvicorn_config(
+        app, settings or Settings(), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -154,7 +158,7 @@ def running_api(
         session.commit()
     app = create_app(settings, session_factory=lambda: Session(engine), evaluator=evaluator, fhir_client=fhir_client)
     try:
-        with serve(app) as base:
+        with serve(app, settings) as base:
             api = Api(base=base, engine=engine, keys=keys, tokens=tokens)
             try:
                 yield api

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ BASELINE = case("001-baseline-crps-foot")["bundle"]
 def mutated(change: Any) -> bytes:
     bundle = copy.deepcopy(BASELINE)
     change(bundle)
-    return orjson.dumps(bundle)
+    return json.dumps(bundle).encode()  # orjson refuses to write past 255 levels
 
 
 def _second_patient(bundle: dict[str, Any]) -> None:
@@ -39,6 +40,29 @@ def _dangling(bundle: dict[str, Any]) -> None:
     condition["subject"] = {"reference": "Patient/nobody"}
 
 
+def _nested_extension(bundle: dict[str, Any]) -> None:
+    extension: dict[str, Any] = {"url": "http://example.org/x", "valueString": "a"}
+    for _ in range(300):
+        extension = {"url": "http://example.org/x", "extension": [extension]}
+    patient_of(bundle)["extension"] = [extension]
+
+
+def _onset_year_one(bundle: dict[str, Any]) -> None:
+    condition = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Condition")
+    condition["onsetDateTime"] = "0001-01-01"
+
+
+def _born_9999(bundle: dict[str, Any]) -> None:
+    patient_of(bundle)["birthDate"] = "9999-12-31"
+
+
+def _twice(key: str, second: str) -> bytes:
+    """The baseline with a second `key` in the object that holds it (JSON parsers keep the last)."""
+    text = orjson.dumps(BASELINE).decode()
+    at = text.index(f'"{key}":')
+    return (text[:at] + f'"{key}":{second},' + text[at:]).encode()
+
+
 # (name, body, extra headers, expected status, where the OperationOutcome must point)
 CORPUS: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("malformed JSON", b'{"resourceType": "Bundle", "entry": [', {}, 400, "line 1"),
@@ -50,6 +74,12 @@ CORPUS: list[tuple[str, bytes, dict[str, str], int, str]] = [
     ("two Patients", mutated(_second_patient), {}, 422, "Bundle.entry"),
     ("birthDate not-a-date", mutated(_bad_birth_date), {}, 400, "birthDate"),
     ("dangling reference", mutated(_dangling), {}, 422, "subject"),
+    # issue 12: these gave a 500 (RecursionError, "year 0 is out of range") or a silently other decision
+    ("extension nested 300 deep", mutated(_nested_extension), {}, 400, "Bundle.entry[0].resource.extension[0]"),
+    ("onset in year 1", mutated(_onset_year_one), {}, 400, "resource.onsetDateTime"),
+    ("birthDate 9999-12-31", mutated(_born_9999), {}, 400, "resource.birthDate"),
+    ("two birthDates", _twice("birthDate", '"2015-01-01"'), {}, 400, "birthDate"),
+    ("two resourceTypes", _twice("resourceType", '"Patient"'), {}, 400, "resourceType"),
     ("empty body", b"", {}, 400, "body"),
     ("wrong content type", example(), {"Content-Type": "application/xml"}, 415, "Content-Type"),
     ("Parameters without bundle", b'{"resourceType": "Parameters", "parameter": []}', {}, 400, "Parameters"),
@@ -136,3 +166,25 @@ def test_bad_path_parameter_is_400_not_422(sqlite_api: Api) -> None:
     response = sqlite_api.http.get("/fhir/GuidanceResponse/has%20space", headers=sqlite_api.bearer())
     assert response.status_code == 400
     assert "decision_id (path)" in where(response.json())
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01"])
+def test_as_of_at_the_ends_of_the_calendar_is_a_recorded_400(api: Api, as_of: str) -> None:
+    response = api.operate(example(), params={"asOf": as_of})
+    assert response.status_code == 400, response.text  # was 500: OverflowError
+    assert "asOf" in where(response.json())
+    assert len(records(api.engine, "rejection")) == 1
+
+
+def test_a_tiny_pain_score_is_decided_not_a_500(api: Api) -> None:
+    def tiny(bundle: dict[str, Any]) -> None:
+        scores = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
+        for score in scores:
+            if "valueQuantity" in score:
+                score["valueQuantity"]["value"] = 5e-324
+            elif "valueInteger" in score:
+                score["valueInteger"] = 0
+
+    response = api.operate(mutated(tiny), params={"asOf": AS_OF})
+    assert response.status_code == 200, response.text  # was 500: "the rules gave 0 answers for the label status"
+    assert len(records(api.engine, "decision")) == 1

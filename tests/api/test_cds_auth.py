@@ -45,6 +45,8 @@ BAD_TOKENS: dict[str, dict[str, Any]] = {
     "expired": {"claims": {"iat": _now() - 600, "exp": _now() - 300}},
     "issued in the future": {"claims": {"iat": _now() + 3600, "exp": _now() + 3700}},
     "lives too long": {"claims": {"exp": _now() + 3600}},
+    # issue 12: both inside the clock-skew leeway, so only exp <= iat itself can refuse it
+    "expires before it was issued": {"claims": {"iat": _now() + 20, "exp": _now() + 10}},
     "unknown issuer": {"claims": {"iss": "https://evil.example.org"}},
     "no jti": {"claims": {"jti": None}},
     "no exp": {"claims": {"exp": None}},
@@ -114,3 +116,18 @@ def test_over_http_a_bad_jwt_is_a_recorded_401(sqlite_api: Api) -> None:
     assert rejection.actor == "anonymous@127.0.0.1" and rejection.channel == "cds-hooks"
     api_token = sqlite_api.http.post(PATH, json=body, headers=sqlite_api.bearer())
     assert api_token.status_code == 401  # an API token is not a CDS client's signed JWT
+
+
+def test_outside_development_the_service_needs_its_public_url(tmp_path: Path) -> None:
+    from eligibility.api.app import create_app, require_base_url
+    from eligibility.settings import Settings
+    from tests.api.conftest import serve
+
+    production = Settings(environment="production", audit_hmac_key="k" * 40, database_url=f"sqlite:///{tmp_path}/p.db")
+    with pytest.raises(RuntimeError, match="did not start"), serve(create_app(production)):
+        pass  # uvicorn's lifespan failed: the service does not listen
+
+    with pytest.raises(CdsConfigError, match="set DRG_ELIGIBILITY_API_BASE_URL"):
+        require_base_url(Settings(environment="production"))  # was: the audience followed the Host header
+    require_base_url(Settings(environment="production", api_base_url="https://drg.example.org"))
+    require_base_url(Settings(environment="development"))

@@ -72,7 +72,9 @@ def test_reads_are_recorded_and_scoped_to_the_submitter(api: Api) -> None:
     own = api.http.get(f"/fhir/GuidanceResponse/{decision_id}", headers=api.bearer(Role.REFERRER))
     assert own.status_code == 200 and own.json()["id"] == decision_id
     foreign = api.http.get(f"/fhir/GuidanceResponse/{others_id}", headers=api.bearer(Role.REFERRER))
-    assert foreign.status_code == 403 and foreign.json()["issue"][0]["code"] == "forbidden"
+    # 404 as for a missing decision (issue 12: a 403 told the referrer that it exists)
+    assert foreign.status_code == 404 and foreign.json()["issue"][0]["code"] == "not-found"
+    assert foreign.json()["issue"][0]["diagnostics"] == f"no decision {others_id!r}"
     for role in (Role.SPECIALIST, Role.COMPLIANCE, Role.ADMIN):
         assert api.http.get(f"/fhir/GuidanceResponse/{others_id}", headers=api.bearer(role)).status_code == 200
     missing = api.http.get("/fhir/GuidanceResponse/no-such-decision", headers=api.bearer(Role.SPECIALIST))
@@ -86,7 +88,7 @@ def test_reads_are_recorded_and_scoped_to_the_submitter(api: Api) -> None:
         ("dr.admin", others_id),
     ]
     refused = [r.data()["error"]["type"] for r in records(api.engine, "rejection")]
-    assert refused == ["PermissionDeniedError", "NotFoundError"]
+    assert refused == ["NotFoundError", "NotFoundError"]  # the foreign read is still recorded, as a 404
 
 
 def test_metadata_and_operation_definition(api: Api) -> None:

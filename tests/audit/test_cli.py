@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from eligibility import service
+from eligibility.audit import guard
 from eligibility.audit.cli import register
 from eligibility.audit.database import dispose_engines
 from eligibility.settings import get_settings
@@ -29,8 +30,16 @@ def app() -> typer.Typer:
 
 
 @pytest.fixture
-def cli_env(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def witness_path(tmp_path: Path) -> Path:
+    return tmp_path / "witness" / "trail.witness.jsonl"
+
+
+@pytest.fixture
+def cli_env(
+    engine: Engine, db_url: str, witness_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("DRG_ELIGIBILITY_DATABASE_URL", db_url)
+    monkeypatch.setenv("DRG_ELIGIBILITY_AUDIT_WITNESS_PATH", str(witness_path))
     monkeypatch.setenv("DRG_ELIGIBILITY_ACTOR", "auditor@clinic")
     get_settings.cache_clear()
     factory = factory_for(engine)
@@ -42,6 +51,7 @@ def cli_env(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ite
     }
     yield ids
     dispose_engines()
+    guard.forget_known_heads()
     get_settings.cache_clear()
 
 
@@ -60,6 +70,32 @@ def test_verify_ok_then_tampered(app: typer.Typer, cli_env: dict[str, str], engi
     document = orjson.loads(output)
     assert document["ok"] is False
     assert document["first_bad_record"]["seq"] == 2
+
+
+def test_verify_compares_with_the_witness_and_fails_loudly_without_one(
+    app: typer.Typer, cli_env: dict[str, str], engine: Engine, witness_path: Path
+) -> None:
+    code, output = invoke(app, "audit", "checkpoint")  # the first append signed seq 1; this signs seq 2
+    assert code == 0, output
+    code, output = invoke(app, "audit", "verify")
+    assert code == 0, output
+    assert f"witness: 2 signed heads, newest seq 2 ({witness_path})" in output
+    tamper(
+        engine,
+        "DELETE FROM audit_record WHERE seq = 2",
+        "DELETE FROM audit_checkpoint WHERE id = 2",
+        "DELETE FROM audit_input WHERE sha256 NOT IN (SELECT input_sha256 FROM audit_record)",
+    )
+    assert invoke(app, "audit", "verify", "--no-witness")[0] == 0  # the database alone: "intact"
+    code, output = invoke(app, "audit", "verify")
+    assert code == 1
+    assert "FAILED: first bad record at seq 2: records 2..2 are missing: the witness holds the head seq 2" in output
+    witness_path.unlink()
+    code, output = invoke(app, "audit", "verify")
+    assert code == 1
+    assert f"no witness at {witness_path}" in output
+    code, output = invoke(app, "audit", "verify", "--no-witness")
+    assert code == 0 and "witness: not checked (--no-witness)" in output
 
 
 def test_checkpoint_anchor_round_trip(app: typer.Typer, cli_env: dict[str, str], engine: Engine) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 
+from eligibility.audit import checkpoints
 from eligibility.audit.checkpoints import MIN_KEY_LENGTH, signer_from_settings
 from eligibility.audit.database import get_engine
 from eligibility.errors import AuditError
@@ -27,6 +29,21 @@ def test_unfit_key_is_refused_outside_development(environment: str, key: str, me
 def test_development_key_is_accepted_in_development_and_test(environment: str) -> None:
     signer = signer_from_settings(Settings(environment=environment, audit_hmac_key=DEV_HMAC_KEY))
     assert signer.key == DEV_HMAC_KEY.encode()
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_development_key_is_never_taken_up_silently(
+    environment: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(checkpoints, "_warned_dev_key", False)
+    with caplog.at_level(logging.WARNING, logger="eligibility.audit"):
+        signer_from_settings(Settings(environment=environment, audit_hmac_key=DEV_HMAC_KEY))
+        signer_from_settings(Settings(environment=environment, audit_hmac_key=DEV_HMAC_KEY))
+    [warning] = [r for r in caplog.records if "PUBLIC DEVELOPMENT DEFAULT" in r.getMessage()]  # once per process
+    assert warning.levelno == logging.WARNING and "anyone can forge this trail" in warning.getMessage()
+    caplog.clear()
+    signer_from_settings(Settings(environment=environment, audit_hmac_key=STRONG))
+    assert not caplog.records
 
 
 def test_strong_key_is_accepted_in_production() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,20 @@ def test_iter_records_filters_by_time_and_kind(engine: Engine, signer: Signer) -
         assert [r.seq for r in store.iter_records(session, end=middle)] == [1]
         assert [r.seq for r in store.iter_records(session, kinds=["access"])] == [4]
         assert store.count_records(session) == 4
+
+
+def test_a_rejection_stores_bounded_fields_with_the_hash_and_length_of_what_was_cut(
+    session: Session, signer: Signer
+) -> None:
+    huge = "m" * 1_000_000
+    error = InputError(huge, location="l" * 50_000)
+    stored = store.append_rejection(
+        session, error=error, raw=b"", actor="anonymous@10.0.0.1", channel="cds-hooks", signer=signer
+    )
+    session.commit()
+    described = stored.data()["error"]
+    assert described["message"].endswith(
+        f"… [cut: 1000000 characters, sha256 {hashlib.sha256(huge.encode()).hexdigest()}]"
+    )
+    assert len(described["message"]) < 4200 and len(described["location"]) < 500
+    assert len(stored.payload) < 5000  # was over 1 MB

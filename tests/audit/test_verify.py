@@ -196,10 +196,22 @@ def test_deleted_checkpoint(trail: Engine, signer: Signer) -> None:
     assert "checkpoint 1 is missing (found 2 next)" in messages
 
 
-def test_verifying_with_another_key_fails_on_every_link(trail: Engine) -> None:
-    report = check(trail, Signer(key=b"not-the-key-" * 4, every=10))
-    assert report.first_problem is not None and report.first_problem.seq == 1
-    assert any("not the configured key" in p.message for p in report.problems)
+def test_verifying_with_another_key_says_so_once_with_both_fingerprints(trail: Engine, signer: Signer) -> None:
+    other = Signer(key=b"not-the-key-" * 4, every=10)
+    report = check(trail, other)
+    assert not report.ok
+    [problem] = report.problems  # not 25 "forged" records and 2 "invalid" checkpoints
+    assert problem.message == (
+        f"this trail was signed with another key (fingerprint {signer.key_id}); the configured "
+        f"DRG_ELIGIBILITY_AUDIT_HMAC_KEY has fingerprint {other.key_id}"
+    )
+    assert report.other_key == signer.key_id
+
+
+def test_another_key_on_a_trail_without_checkpoints_is_named_at_record_1(engine: Engine) -> None:
+    fill(engine, Signer(key=TEST_KEY, every=0), 30)
+    [problem] = check(engine, Signer(key=b"not-the-key-" * 4, every=0)).problems
+    assert "record 1 is not chained with the configured key" in problem.message
 
 
 def test_edited_input(trail: Engine, signer: Signer) -> None:

@@ -84,6 +84,27 @@ def test_html_escapes_what_users_typed(fresh_sqlite: Built, signer: Signer) -> N
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(fresh_sqlite: Built, signer: Signer) -> None:
+    # Below the service (which refuses reason codes outside its vocabulary), as an older trail may hold it.
+    with Session(fresh_sqlite.engine) as session:
+        store.append_review(
+            session,
+            decision_id=fresh_sqlite.trail.decisions["D5"],
+            reviewer='=HYPERLINK("http://evil.example","x")',
+            action="override",
+            outcome="ELIGIBLE_FOR_TRIAL",
+            reason_code="+cmd|' /C calc'!A0",
+            channel="api",
+        )
+        session.commit()
+    july = summarise(fresh_sqlite, signer, date(2026, 7, 1), date(2026, 7, 1))
+    text = compliance_csv(july)
+    cells = {cell for row in pd.read_csv(io.StringIO(text), dtype=str).itertuples(index=False) for cell in row}
+    assert """'=HYPERLINK("http://evil.example","x")""" in cells
+    assert "'+cmd|' /C calc'!A0" in cells
+    assert not any(isinstance(c, str) and c.startswith(("=", "+", "@")) for c in cells)
+
+
 def test_bar_charts_use_hatches_and_written_values_not_colour_alone(report: ComplianceReport) -> None:
     figure = _stacked_bars_figure(
         ["dr.kim", "dr.lopez"], [("accepted", [3.0, 2.0]), ("overridden", [1.0, 2.0])], xlabel="reviews"

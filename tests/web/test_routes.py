@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from eligibility.audit.verify import verify
 from eligibility.decision import Decision
 from eligibility.settings import Settings
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
+from eligibility.web.session_records import list_open
 from reports.compliance import compliance_summary, load_period
 from tests.web.conftest import csrf_of, login, make_client
 from tests.web.seed import Seeded, seed
@@ -62,6 +64,15 @@ def test_login_refuses_an_unknown_token_and_a_forged_form(client: TestClient) ->
     assert client.post("/ui/login", data={"token": "x", "csrf": csrf_of(page.text)}).status_code == 403
 
 
+def test_login_csrf_is_a_signed_value_not_a_bare_cookie_match(client: TestClient, seeded: Seeded) -> None:
+    client.cookies.set(LOGIN_COOKIE, "planted-value", path="/ui")  # e.g. from a sibling subdomain
+    data = {"token": seeded.tokens["dr.chen"], "csrf": "planted-value", "next": "/ui/worklist"}
+    assert client.post("/ui/login", data=data).status_code == 403  # was 303: cookie == form sufficed
+    client.cookies.clear()
+    page = client.get("/ui/login")
+    assert csrf_of(page.text) != client.cookies.get(LOGIN_COOKIE)  # the form holds the signed token
+
+
 def test_login_never_redirects_off_site(client: TestClient, seeded: Seeded) -> None:
     page = client.get("/ui/login")
     data = {"token": seeded.tokens["dr.chen"], "csrf": csrf_of(page.text), "next": "//evil.example/ui/"}
@@ -95,6 +106,26 @@ def test_logout_needs_the_csrf_token_and_clears_the_session(client: TestClient, 
     response = client.post("/ui/logout", data={"csrf": csrf})
     assert response.status_code == 303 and response.headers["location"] == "/ui/login"
     assert client.get("/ui/worklist").status_code == 303
+
+
+def test_logout_ends_the_session_on_the_server_and_both_are_recorded(tmp_path: Path) -> None:
+    data = seed(f"sqlite:///{tmp_path}/logout.db", cases=0)
+    with make_client(data) as client:
+        login(client, data.tokens["dr.chen"])
+        copied = client.cookies.get(SESSION_COOKIE)
+        with Session(data.engine) as session:
+            [open_] = list_open(session, now=time.time())
+        assert open_.user_name == "dr.chen"
+        csrf = csrf_of(client.get("/ui/worklist").text)
+        assert client.post("/ui/logout", data={"csrf": csrf}).status_code == 303
+        assert copied is not None
+        client.cookies.set(SESSION_COOKIE, copied, path="/ui")  # the cookie copied before logout
+        assert client.get("/ui/worklist").status_code == 303  # was: it worked for 8 more hours
+        with Session(data.engine) as session:
+            assert list_open(session, now=time.time()) == []
+            purposes = [(r.actor, r.data()["purpose"]) for r in store.iter_records(session, kinds=[KIND_ACCESS])]
+        assert ("dr.chen", "login") in purposes and ("dr.chen", "logout") in purposes
+    data.engine.dispose()
 
 
 # --- the worklist --------------------------------------------------------------------------------
@@ -132,7 +163,7 @@ def test_a_referrer_sees_only_their_own_decisions(client: TestClient, seeded: Se
     for decision_id, who in seeded.submitted_by.items():
         assert (decision_id in page) == (who == "dr.okafor")
     others = client.get(f"/ui/decisions/{seeded.decisions['example']}")
-    assert others.status_code == 403 and "only open the decisions they submitted" in others.text
+    assert others.status_code == 404 and "There is no decision" in others.text  # was 403: it exists
 
 
 def test_empty_trail_says_so(tmp_path: Path) -> None:
