@@ -62,9 +62,17 @@ class Principal:
     name: str
     role: Role
     via: Literal["token"] = "token"
+    # When this account was created. "Read own" is bound to the account, not the name: a name revoked
+    # and issued again to someone else cannot read what was submitted under it before (one active
+    # account per name at a time, so a decision belongs to the account active for its actor then).
+    since: str = ""
 
     def may(self, permission: frozenset[Role]) -> bool:
         return self.role in permission
+
+    def submitted(self, actor: str, recorded_at: str) -> bool:
+        """Whether a record with this actor and time was submitted by this account."""
+        return actor == self.name and recorded_at >= self.since
 
 
 def bearer_user(
@@ -81,7 +89,7 @@ def bearer_user(
     if user is None:
         raise AuthenticationError("the API token is unknown or revoked")
     request.state.actor = user.name
-    return Principal(name=user.name, role=user.role)
+    return Principal(name=user.name, role=user.role, since=user.created_at)
 
 
 def require(permission: frozenset[Role], what: str) -> Any:

@@ -187,16 +187,23 @@ def _relocate(location: str, prefix: str) -> str:
 
 
 def read_recorded(
-    request: Request, decision_id: str, *, reader: str, read_any: bool, purpose: str = "read"
+    request: Request,
+    decision_id: str,
+    *,
+    reader: str,
+    read_any: bool,
+    purpose: str = "read",
+    reader_since: str = "",
 ) -> Decision:
     """A recorded decision, released only after the read is recorded (call it in the thread pool).
 
-    `read_any` false limits the reader to decisions recorded with them as the actor.
+    `read_any` false limits the reader to decisions recorded with them as the actor, since their account
+    was created (`reader_since`): a re-created name does not inherit the old account's decisions.
     """
     ctx = context_of(request)
     with ctx.read_session() as session:
         record = store.get_decision_record(session, decision_id)
-    if record is None or (not read_any and record.actor != reader):
+    if record is None or (not read_any and (record.actor != reader or record.created_at < reader_since)):
         # Another's decision is answered as a missing one: a 403 told the referrer that it exists.
         raise NotFoundError(f"no decision {decision_id!r}", location="decision_id (path)")
     with ctx.write_lock:

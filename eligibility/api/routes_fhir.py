@@ -99,6 +99,11 @@ async def read_guidance(
     caller: Annotated[Principal, require(READ, "read decisions")],
 ) -> FhirResponse:
     decision = await run_in_threadpool(
-        read_recorded, request, decision_id, reader=caller.name, read_any=caller.may(READ_ANY)
+        read_recorded,
+        request,
+        decision_id,
+        reader=caller.name,
+        read_any=caller.may(READ_ANY),
+        reader_since=caller.since,
     )
     return FhirResponse(guidance_response(decision, base_url=fhir_base(request)))

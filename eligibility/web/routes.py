@@ -193,7 +193,7 @@ def worklist(
     if filters.start and filters.end and filters.end < filters.start:
         raise PageError(400, "Bad date range", "The 'to' date is before the 'from' date.")
     # A referrer sees only what they submitted (as the API's "read own").
-    only = viewer.name if viewer.role == Role.REFERRER else None
+    only = viewer.principal if viewer.role == Role.REFERRER else None
     with context_of(request).read_session() as session:
         found = load_worklist(session, filters, only_referrer=only)
     return render(request, "worklist.html.j2", worklist=found, filters=filters, outcomes=OUTCOMES, stages=STAGES)
@@ -207,7 +207,7 @@ def _read_case(factory: SessionFactory, decision_id: str, viewer: Viewer, purpos
         record = store.get_decision_record(session, decision_id)
         if record is None:
             raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
-        if not viewer.may(READ_ANY) and record.actor != viewer.name:
+        if not viewer.may(READ_ANY) and not viewer.principal.submitted(record.actor, record.created_at):
             # As for a missing decision: a 403 told the referrer that another's decision exists.
             raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
         record_read(session, decision_id, actor=viewer.name, purpose=purpose)

@@ -108,5 +108,7 @@ class SessionSigner:
 def user_by_sha256(session: Session, token_sha256: str) -> Principal | None:
     """The active user whose token has this hash (the cookie's reference), or None once revoked."""
     c = API_USER.c
-    row = session.execute(select(c.name, c.role).where(c.token_sha256 == token_sha256, c.revoked_at.is_(None))).first()
-    return None if row is None else Principal(name=row.name, role=Role(row.role))
+    row = session.execute(
+        select(c.name, c.role, c.created_at).where(c.token_sha256 == token_sha256, c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else Principal(name=row.name, role=Role(row.role), since=row.created_at)

@@ -13,6 +13,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from eligibility.api.auth import Principal
 from eligibility.audit import store
 from eligibility.audit.models import KIND_DECISION, KIND_REVIEW
 from eligibility.decision import OUTCOMES
@@ -111,7 +112,7 @@ def _header(session: Session, input_sha256: str | None) -> PatientHeader | None:
     return _HEADERS[input_sha256]
 
 
-def load_worklist(session: Session, filters: Filters, *, only_referrer: str | None = None) -> Worklist:
+def load_worklist(session: Session, filters: Filters, *, only_referrer: Principal | None = None) -> Worklist:
     """The decisions `filters` select; `only_referrer` limits them to one submitter's (a referrer's view)."""
     latest_review: dict[str, str] = {}
     decisions: list[store.StoredRecord] = []
@@ -120,7 +121,7 @@ def load_worklist(session: Session, filters: Filters, *, only_referrer: str | No
             continue
         if record.kind == KIND_REVIEW:
             latest_review[record.decision_id] = _review_text(record.data())
-        elif only_referrer is None or record.actor == only_referrer:
+        elif only_referrer is None or only_referrer.submitted(record.actor, record.created_at):
             decisions.append(record)
     all_rows = []
     for record in decisions:

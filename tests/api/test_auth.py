@@ -113,3 +113,24 @@ def test_users_cli_prints_the_token_once(tmp_path: Path, monkeypatch: pytest.Mon
     finally:
         dispose_engines()
         get_settings.cache_clear()
+
+
+def test_a_re_created_name_cannot_read_the_old_accounts_decisions(api: Api) -> None:
+    """Issue 12 item 13: "read own" is bound to the account, not the name."""
+    decision_id = api.operate(example(), params={"asOf": AS_OF}).json()["parameter"][0]["resource"]["identifier"][
+        "value"
+    ]
+    path = f"/fhir/GuidanceResponse/{decision_id}"
+    assert api.http.get(path, headers=api.bearer(Role.REFERRER)).status_code == 200  # the submitter reads it
+    with Session(api.engine) as session:
+        revoke_user(session, name="dr.referrer", actor="admin-cli", channel="cli")
+        token = add_user(session, name="dr.referrer", role=Role.REFERRER, actor="admin-cli", channel="cli")
+        session.commit()
+    again = api.http.get(path, headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 404, again.text  # answered as a missing decision, like another's
+    mine = api.operate(example(), Authorization=f"Bearer {token}", params={"asOf": AS_OF})
+    new_id = mine.json()["parameter"][0]["resource"]["identifier"]["value"]
+    assert (
+        api.http.get(f"/fhir/GuidanceResponse/{new_id}", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
