@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from eligibility.api.users import revoke_user
@@ -21,6 +24,7 @@ from eligibility.settings import Settings
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
 from eligibility.web.session_records import list_open
 from reports.compliance import compliance_summary, load_period
+from tests.postgres import POSTGRES_URL, postgres_schema_url, require_postgres
 from tests.web.conftest import csrf_of, login, make_client
 from tests.web.seed import Seeded, seed
 
@@ -108,8 +112,27 @@ def test_logout_needs_the_csrf_token_and_clears_the_session(client: TestClient, 
     assert client.get("/ui/worklist").status_code == 303
 
 
-def test_logout_ends_the_session_on_the_server_and_both_are_recorded(tmp_path: Path) -> None:
-    data = seed(f"sqlite:///{tmp_path}/logout.db", cases=0)
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_trail(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend (browser sessions are stored: both must keep them)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/web.db"
+        return
+    require_postgres()
+    schema = f"web_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_schema_url(schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_logout_ends_the_session_on_the_server_and_both_are_recorded(empty_trail: str) -> None:
+    data = seed(empty_trail, cases=0)
     with make_client(data) as client:
         login(client, data.tokens["dr.chen"])
         copied = client.cookies.get(SESSION_COOKIE)
@@ -126,6 +149,34 @@ def test_logout_ends_the_session_on_the_server_and_both_are_recorded(tmp_path: P
             purposes = [(r.actor, r.data()["purpose"]) for r in store.iter_records(session, kinds=[KIND_ACCESS])]
         assert ("dr.chen", "login") in purposes and ("dr.chen", "logout") in purposes
     data.engine.dispose()
+
+
+def test_admins_list_the_open_browser_sessions(empty_trail: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from eligibility.api.cli import register
+    from eligibility.audit.database import dispose_engines
+    from eligibility.settings import get_settings
+
+    data = seed(empty_trail, cases=0, example=False)
+    monkeypatch.setenv("DRG_ELIGIBILITY_DATABASE_URL", empty_trail)
+    get_settings.cache_clear()
+    app = typer.Typer()
+    register(app)
+    try:
+        with make_client(data) as client:
+            login(client, data.tokens["dr.chen"])
+            listed = CliRunner().invoke(app, ["users", "sessions"])
+            assert listed.exit_code == 0, listed.output
+            assert "dr.chen" in listed.output and "ms.ward" not in listed.output
+            client.post("/ui/logout", data={"csrf": csrf_of(client.get("/ui/worklist").text)})
+            after = CliRunner().invoke(app, ["users", "sessions"])
+            assert after.exit_code == 0 and "dr.chen" not in after.output
+    finally:
+        data.engine.dispose()
+        dispose_engines()
+        get_settings.cache_clear()
 
 
 # --- the worklist --------------------------------------------------------------------------------
