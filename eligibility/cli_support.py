@@ -8,15 +8,15 @@ unavailable (nothing was released).
 from __future__ import annotations
 
 import getpass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from eligibility.audit.database import get_engine
 from eligibility.errors import AuditError
 from eligibility.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 __all__ = ["EXIT_AUDIT", "EXIT_PROBLEM", "EXIT_USAGE", "actor_name", "audit_engine_or_exit", "fail"]
 
@@ -34,6 +34,11 @@ def actor_name() -> str:
 
 
 def audit_engine_or_exit() -> Engine:
+    # Imported here: SQLAlchemy and the migrations cost ≈ 0.4 s that --help and `policy` never need.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from eligibility.audit.database import get_engine
+
     try:
         return get_engine()
     except AuditError as exc:

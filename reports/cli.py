@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from sqlalchemy import Engine
@@ -41,9 +41,9 @@ from eligibility.cli_support import audit_engine_or_exit as _engine
 from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
-from reports.compliance import ComplianceReport, compliance_summary, load_period
-from reports.evidence_pack import load_evidence_pack, render_evidence_pack
-from reports.render import compliance_csv, compliance_html, html_to_pdf
+
+if TYPE_CHECKING:
+    from reports.compliance import ComplianceReport
 
 __all__ = ["GROUP_NAME", "register", "report_group"]
 
@@ -125,6 +125,8 @@ def _percent(value: float | None) -> str:
 
 
 def _render(report: ComplianceReport, output_format: str, actor: str) -> bytes:
+    from reports.render import compliance_csv, compliance_html, html_to_pdf  # pandas, WeasyPrint: when used
+
     if output_format == "csv":
         return compliance_csv(report).encode("utf-8")
     html = compliance_html(report, generated_by=actor)
@@ -150,6 +152,8 @@ def compliance_command(
     with _errors():
         query = {"from": first.isoformat(), "to": last.isoformat(), "format": chosen}
         _record_access(engine, purpose="compliance-report", query=query)
+        from reports.compliance import compliance_summary, load_period
+
         with read_session(engine) as session:
             frames = load_period(session, start=first, end=last)
             report = compliance_summary(
@@ -186,6 +190,9 @@ def evidence_pack_command(
     with _errors():
         # Unknown decision: append_access raises InputError before anything is recorded.
         _record_access(engine, purpose="evidence-pack", decision_id=decision_id)
+        from reports.evidence_pack import load_evidence_pack, render_evidence_pack
+        from reports.render import html_to_pdf
+
         with read_session(engine) as session:
             pack = load_evidence_pack(session, decision_id, signer=signer_from_settings(get_settings()))
         html = render_evidence_pack(pack, generated_by=actor)

@@ -7,16 +7,18 @@ Exit codes follow the main CLI: 2 bad input or usage, 3 the audit trail could no
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from eligibility.api.users import Role
+from eligibility.api.roles import Role
 from eligibility.cli_support import actor_name as _actor
 from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError
 from eligibility.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["register"]
 

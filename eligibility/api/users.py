@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from eligibility.api.roles import Role
 from eligibility.api.tables import API_USER
 from eligibility.audit import store
 from eligibility.audit.clock import utc_now_iso
@@ -36,13 +36,6 @@ __all__ = [
 
 TOKEN_PREFIX = "drg_"  # lets secret scanners and humans recognise a leaked token
 _MAX_NAME = 200  # the audit trail's actor column
-
-
-class Role(StrEnum):
-    REFERRER = "referrer"  # submits records; reads the decisions they submitted
-    SPECIALIST = "specialist"  # reads every decision; reviews (accepts / overrides) them
-    COMPLIANCE = "compliance"  # reads decisions and the audit trail
-    ADMIN = "admin"  # everything
 
 
 @dataclass(frozen=True, slots=True)

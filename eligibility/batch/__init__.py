@@ -10,7 +10,24 @@ written out. See runner.py for the passes and output.py for the exactly-once res
 
 from __future__ import annotations
 
-from .runner import BatchOptions, run_batch
-from .summary import BatchSummary
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import BatchOptions, run_batch
+    from .summary import BatchSummary
 
 __all__ = ["BatchOptions", "BatchSummary", "run_batch"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the runner pulls in the audit store, Dask and the engine; `drg-eligibility --help` imports
+    # eligibility.batch.cli and needs none of them.
+    if name in ("BatchOptions", "run_batch"):
+        from . import runner
+
+        return getattr(runner, name)
+    if name == "BatchSummary":
+        from .summary import BatchSummary
+
+        return BatchSummary
+    raise AttributeError(name)

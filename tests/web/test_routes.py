@@ -321,15 +321,16 @@ def test_dashboard_shows_the_report_numbers(client: TestClient, seeded: Seeded) 
     login(client, seeded.tokens["ms.ward"])
     page = client.get(f"/ui/compliance?from={today}&to={today}").text
     with seeded.session() as session:
-        expected = compliance_summary(
-            load_period(session, start=today, end=today),
-            verification=verify(session, signer=signer_from_settings(Settings(environment="test"))),
-        ).headline
+        verification = verify(session, signer=signer_from_settings(Settings(environment="test")))
+        expected = compliance_summary(load_period(session, start=today, end=today), verification=verification).headline
     assert f"<dt>Decisions</dt><dd>{expected.decisions}</dd>" in page
     assert f"<dt>Reviews</dt><dd>{expected.reviews}</dd>" in page
     assert f"<dt>Overridden</dt><dd>{expected.overrides}</dd>" in page
     assert "Audit chain verified" in page
-    assert "no signed checkpoint yet" in page and "after the newest signed checkpoint" not in page  # none signed here
+    if verification.checkpoints:  # checkpoints are signed on the first append and then every N records / T s
+        assert f"{verification.unsealed} after the newest signed checkpoint" in page
+    else:
+        assert "no signed checkpoint yet" in page and "after the newest signed checkpoint" not in page
     with seeded.session() as session:
         queries = [r for r in store.iter_records(session, kinds=[KIND_ACCESS]) if r.decision_id is None]
     assert queries[-1].data()["purpose"] == "compliance-dashboard" and queries[-1].channel == "web"
