@@ -27,14 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from eligibility.audit import store
-from eligibility.audit.checkpoints import signer_from_settings
-from eligibility.audit.database import read_session
-from eligibility.audit.verify import verify
 from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
 from eligibility.cli_support import actor_name as _actor
 from eligibility.cli_support import audit_engine_or_exit as _engine
@@ -42,7 +35,9 @@ from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store, SQLAlchemy, pandas and WeasyPrint load with the commands that use them
+    from sqlalchemy import Engine
+
     from reports.compliance import ComplianceReport
 
 __all__ = ["GROUP_NAME", "register", "report_group"]
@@ -95,6 +90,8 @@ def _write(out: Path, data: bytes) -> None:
 @contextmanager
 def _errors() -> Iterator[None]:
     """The domain's typed errors as one line and an exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         yield
     except InputError as exc:
@@ -113,6 +110,10 @@ def _record_access(
     engine: Engine, *, purpose: str, decision_id: str | None = None, query: dict[str, Any] | None = None
 ) -> None:
     """Record the read and commit it before anything is shown or written."""
+    from sqlalchemy.orm import Session
+
+    from eligibility.audit import store
+
     with Session(engine) as session:
         store.append_access(
             session, actor=_actor(), channel=CHANNEL, purpose=purpose, decision_id=decision_id, query=query
@@ -142,6 +143,10 @@ def compliance_command(
     ] = None,
 ) -> None:
     """Write the compliance report for a period: decisions, reviews, blocking criteria, reads, verification."""
+    from eligibility.audit.checkpoints import signer_from_settings
+    from eligibility.audit.database import read_session
+    from eligibility.audit.verify import verify
+
     first, last = _day(start, "--from"), _day(end, "--to")
     if last < first:
         _fail(f"--to {last.isoformat()} is before --from {first.isoformat()}", EXIT_USAGE)
@@ -183,6 +188,9 @@ def evidence_pack_command(
     ] = None,
 ) -> None:
     """Write one decision's evidence pack: decision, criteria and evidence, reviews, reads, chain proof."""
+    from eligibility.audit.checkpoints import signer_from_settings
+    from eligibility.audit.database import read_session
+
     chosen = _format(output_format, out, PACK_FORMATS)
     _check_out(out)
     engine = _engine()

@@ -264,3 +264,18 @@ def test_as_of_at_the_ends_of_the_calendar_is_one_line_not_a_traceback(db_url: s
     assert "Traceback" not in stderr  # was an OverflowError traceback
     assert f"asOf {as_of} is outside the years 1800-2200" in stderr
     assert kinds(db_url) == ["rejection"]
+
+
+def test_help_and_policy_commands_load_no_database_web_or_report_stack() -> None:
+    """Issue 11: `--help` took 6 s importing the web app, WeasyPrint and pandas. What it loads is checked
+    here (timings are for benchmarks/cli_startup.py, not for tests)."""
+    probe = (
+        "import sys\n"
+        "from eligibility.cli import _register_commands\n"
+        "_register_commands()\n"
+        "heavy = ('sqlalchemy', 'pandas', 'weasyprint', 'fastapi', 'dask', 'matplotlib', 'alembic')\n"
+        "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"loaded at start-up: {done.stdout.strip()}"

@@ -14,27 +14,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from eligibility.audit import store
-from eligibility.audit.checkpoints import signer_from_settings, witness_from_settings
-from eligibility.audit.clock import parse_bound
-from eligibility.audit.database import read_session
-from eligibility.audit.export import FORMATS, Format, export
-from eligibility.audit.ids import resolve_decision_id
-from eligibility.audit.migrate import current_revision
-from eligibility.audit.replay import ReplayResult, replay
-from eligibility.audit.verify import VerifyReport, parse_anchor, verify
-from eligibility.audit.whatif import WhatIfReport, whatif
-from eligibility.audit.witness import Witness, read_witness
 from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
 from eligibility.cli_support import actor_name as _actor
 from eligibility.cli_support import audit_engine_or_exit as _engine
@@ -42,6 +28,14 @@ from eligibility.cli_support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.review_reasons import REVIEW_REASONS, check_reason
 from eligibility.settings import get_settings
+
+if TYPE_CHECKING:  # the audit store and SQLAlchemy are imported by the commands that use them (--help: 0.7 s less)
+    from sqlalchemy import Engine
+
+    from eligibility.audit import store
+    from eligibility.audit.replay import ReplayResult
+    from eligibility.audit.verify import VerifyReport
+    from eligibility.audit.whatif import WhatIfReport
 
 __all__ = ["register"]
 
@@ -60,6 +54,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]:
+    from eligibility.audit.clock import parse_bound
+
     try:
         return (
             None if start is None else parse_bound(start, upper=False),
@@ -72,6 +68,8 @@ def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]
 @contextmanager
 def _errors() -> Iterator[None]:
     """Map the domain's typed errors to one line and an exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         yield
     except (InputError, PolicyError) as exc:
@@ -88,6 +86,10 @@ def _record_access(
     engine: Engine, *, purpose: str, decision_id: str | None = None, query: dict[str, Any] | None = None
 ) -> None:
     """Record the access and commit it before the caller shows anything."""
+    from sqlalchemy.orm import Session
+
+    from eligibility.audit import store
+
     with Session(engine) as session:
         store.append_access(
             session, actor=_actor(), channel=CHANNEL, purpose=purpose, decision_id=decision_id, query=query
@@ -117,6 +119,11 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Walk the chain, the signed checkpoints, the stored inputs and the witness; name the first bad record."""
+    from eligibility.audit.checkpoints import signer_from_settings, witness_from_settings
+    from eligibility.audit.database import read_session
+    from eligibility.audit.verify import parse_anchor, verify
+    from eligibility.audit.witness import Witness, read_witness
+
     try:
         anchors = [parse_anchor(token) for token in anchor or []]
     except ValueError as exc:
@@ -202,6 +209,10 @@ def _print_verify(report: VerifyReport) -> None:
 
 def checkpoint_command() -> None:
     """Sign the current head now and print the anchor an auditor should keep."""
+    from sqlalchemy.orm import Session
+
+    from eligibility.audit import store
+
     engine = _engine()
     with _errors(), Session(engine) as session:
         checkpoint = store.seal_head(session)
@@ -215,6 +226,8 @@ def checkpoint_command() -> None:
 
 def migrate_command() -> None:
     """Create or upgrade the audit schema (also done automatically on first use)."""
+    from eligibility.audit.migrate import current_revision
+
     engine = _engine()
     console.print(f"audit schema at revision {current_revision(engine)} ({engine.url.render_as_string()})")
 
@@ -229,6 +242,9 @@ def export_command(
     output_format: Annotated[str, typer.Option("--format", help="fhir, raw or all.")] = "all",
 ) -> None:
     """Export FHIR AuditEvent + Provenance and raw records as NDJSON for a time range."""
+    from eligibility.audit.database import read_session
+    from eligibility.audit.export import FORMATS, Format, export
+
     if output_format not in (*FORMATS, "all"):
         _fail(f"--format must be fhir, raw or all, not {output_format!r}", EXIT_USAGE)
     formats: list[Format] = list(FORMATS) if output_format == "all" else [output_format]  # type: ignore[list-item]
@@ -249,6 +265,9 @@ def log_command(
     limit: Annotated[int, typer.Option(help="Show at most this many (the newest).")] = 50,
 ) -> None:
     """List audit records (who, when, what, through which channel)."""
+    from eligibility.audit import store
+    from eligibility.audit.database import read_session
+
     lower, upper = _bounds(start, end)
     engine = _engine()
     with _errors():
@@ -288,6 +307,10 @@ def show_command(
     decision_id: Annotated[str, typer.Argument(help="The decision id (or its first 8 characters).")],
 ) -> None:
     """Show a recorded decision and everything linked to it (reviews, reads)."""
+    from eligibility.audit import store
+    from eligibility.audit.database import read_session
+    from eligibility.audit.ids import resolve_decision_id
+
     engine = _engine()
     with _errors():
         with read_session(engine) as session:
@@ -316,8 +339,12 @@ def review_command(
     comment: Annotated[str, typer.Option(help="Free-text comment.")] = "",
 ) -> None:
     """Record a clinician's acceptance or override of a decision (the same rules as the web app's form)."""
+    from sqlalchemy.orm import Session
+
     from eligibility.api.auth import REVIEW
     from eligibility.api.users import active_user
+    from eligibility.audit.database import read_session
+    from eligibility.audit.ids import resolve_decision_id
     from eligibility.service import record_review
 
     if accept == (override is not None):
@@ -354,6 +381,10 @@ def replay_command(
     decision_id: Annotated[str, typer.Argument(help="The decision to re-evaluate.")], as_json: JsonOption = False
 ) -> None:
     """Re-evaluate a recorded decision under its recorded policy version and as_of."""
+    from eligibility.audit.database import read_session
+    from eligibility.audit.ids import resolve_decision_id
+    from eligibility.audit.replay import replay
+
     engine = _engine()
     with _errors():
         with read_session(engine) as session:
@@ -408,6 +439,9 @@ def whatif_command(
     as_json: JsonOption = False,
 ) -> None:
     """Re-evaluate past decisions under another policy version; report what would change and why."""
+    from eligibility.audit.database import read_session
+    from eligibility.audit.whatif import whatif
+
     lower, upper = _bounds(start, end)
     if "@" not in policy:  # a bare version names a version of the configured policy
         policy = f"{get_settings().default_policy.split('@')[0]}@{policy}"
