@@ -95,6 +95,7 @@ def _choice(value: str | None, allowed: tuple[str, ...], name: str) -> str | Non
 
 
 @router.get("")
+@router.get("/")  # the README's address, with the slash
 def home() -> RedirectResponse:
     return RedirectResponse("/ui/worklist", status_code=303)
 

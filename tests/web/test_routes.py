@@ -436,3 +436,10 @@ def test_a_needs_review_case_offers_to_confirm_the_review_outcome(client: TestCl
     login(client, seeded.tokens["dr.chen"])
     page = client.get(f"/ui/decisions/{decision.decision_id}").text
     assert "Confirm the review outcome" in page and "Accept the outcome NEEDS_REVIEW" not in page
+
+
+def test_ui_with_or_without_the_slash_is_the_worklist(client: TestClient) -> None:
+    for path in ("/ui", "/ui/"):
+        response = client.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/ui/worklist", path
