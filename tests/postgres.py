@@ -6,6 +6,9 @@ Unreachable: skipped locally with how to start one; a failure under CI=true, whi
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import pytest
@@ -44,3 +47,20 @@ def require_postgres() -> None:
 def postgres_schema_url(schema: str) -> str:
     url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_schema(prefix: str = "test") -> Iterator[str]:
+    """A URL whose search_path is a fresh schema `<prefix>_<random>`, dropped on exit (skip or CI failure
+    when PostgreSQL cannot be reached, as require_postgres)."""
+    require_postgres()
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield postgres_schema_url(schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -11,10 +11,8 @@ workers build their own.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from eligibility.api.app import create_app
@@ -36,27 +33,7 @@ from eligibility.audit.database import make_engine
 from eligibility.audit.migrate import upgrade
 from eligibility.settings import Settings
 from tests.api.helpers import ClientKeys
-from tests.postgres import HOW_TO_START, POSTGRES_URL, postgres_unavailable
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    reason = postgres_unavailable()
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI=true requires both backends: {HOW_TO_START}")
-        pytest.skip(f"{reason}; {HOW_TO_START}")
-    schema = f"api_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+from tests.postgres import postgres_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -64,7 +41,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'api.db'}"
         return
-    with postgres_schema() as url:
+    with postgres_schema("api_test") as url:
         yield url
 
 

@@ -8,36 +8,18 @@ When the server is unreachable the PostgreSQL half is skipped with the reason â€
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from audit_helpers import TEST_KEY
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from eligibility.audit.checkpoints import Signer
 from eligibility.audit.database import make_engine, read_session
 from eligibility.audit.migrate import upgrade
-from tests.postgres import POSTGRES_URL, postgres_schema_url, require_postgres
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped on exit."""
-    require_postgres()
-    schema = f"audit_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgres_schema_url(schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+from tests.postgres import postgres_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -46,14 +28,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'audit.db'}"
         return
-    with postgres_schema() as url:
+    with postgres_schema("audit_test") as url:
         yield url
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """For the PostgreSQL-only tests (TRUNCATE)."""
-    with postgres_schema() as url:
+    with postgres_schema("audit_test") as url:
         yield url
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from eligibility.api.users import revoke_user
@@ -24,7 +22,7 @@ from eligibility.settings import Settings
 from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
 from eligibility.web.session_records import list_open
 from reports.compliance import compliance_summary, load_period
-from tests.postgres import POSTGRES_URL, postgres_schema_url, require_postgres
+from tests.postgres import postgres_schema
 from tests.web.conftest import csrf_of, login, make_client
 from tests.web.seed import Seeded, seed
 
@@ -118,17 +116,8 @@ def empty_trail(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/web.db"
         return
-    require_postgres()
-    schema = f"web_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield postgres_schema_url(schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("web_test") as url:
+        yield url
 
 
 def test_logout_ends_the_session_on_the_server_and_both_are_recorded(empty_trail: str) -> None:
