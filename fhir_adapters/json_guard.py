@@ -39,10 +39,6 @@ _SPACED_KEY_END = re.compile(rb'"[ \t\r\n]+:')
 _ESCAPED_KEY_END = re.compile(rb'(\\+)"[ \t\r\n]*:')
 
 
-def _is_date_key(key: str) -> bool:
-    return key in _DATE_KEYS or key.endswith(_DATE_SUFFIXES)
-
-
 def _path(parts: tuple[str | int, ...], root: str) -> str:
     text = root
     for part in parts:
@@ -51,31 +47,67 @@ def _path(parts: tuple[str | int, ...], root: str) -> str:
 
 
 def _walk(document: Any, root: str) -> int:
-    """Depth and dates checked; returns how many object keys the parsed document holds."""
+    """Depth and dates checked; returns how many object keys the parsed document holds.
+
+    Only depths are carried while walking; the path of a problem is found again when there is one
+    (building a path for every node cost more than the rest of the walk on a 200-entry chart).
+    """
     keys = 0
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    push, pop = stack.append, stack.pop
     while stack:
-        node, parts = stack.pop()
-        if len(parts) >= MAX_DEPTH:
+        node, depth = pop()
+        if depth >= MAX_DEPTH:
             raise InvalidResourceError(
                 f"the document is nested more than {MAX_DEPTH} levels deep; records nest about 12",
-                location=_path(parts[:MAX_DEPTH], root),
+                location=_path(_deep_path(document), root),
             )
+        below = depth + 1
         if isinstance(node, dict):
             keys += len(node)
             for key, value in node.items():
                 if isinstance(value, dict | list):
-                    stack.append((value, (*parts, key)))
-                elif isinstance(value, str) and _is_date_key(key):
+                    push((value, below))
+                elif isinstance(value, str) and (key in _DATE_KEYS or key.endswith(_DATE_SUFFIXES)):
                     match = _YEAR.match(value)
                     if match is not None and not MIN_YEAR <= int(match.group(1)) <= MAX_YEAR:
                         raise InvalidResourceError(
                             f"date {value!r} is outside the years {MIN_YEAR}-{MAX_YEAR} a record can hold",
-                            location=_path((*parts, key), root),
+                            location=_path((*_path_of(document, node), key), root),
                         )
-        elif isinstance(node, list):
-            stack.extend((value, (*parts, index)) for index, value in enumerate(node) if isinstance(value, dict | list))
+        else:
+            for value in node:
+                if isinstance(value, dict | list):
+                    push((value, below))
     return keys
+
+
+def _children(node: Any) -> list[tuple[str | int, Any]]:
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    return [(part, value) for part, value in items if isinstance(value, dict | list)]
+
+
+def _deep_path(document: Any) -> tuple[str | int, ...]:
+    """The path to the first node MAX_DEPTH levels down (the walk found one)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, parts = stack.pop()
+        if len(parts) >= MAX_DEPTH:
+            return parts[:MAX_DEPTH]
+        stack.extend((value, (*parts, part)) for part, value in reversed(_children(node)))
+    return ()
+
+
+def _path_of(document: Any, target: Any) -> tuple[str | int, ...]:
+    """The path to the container `target` (found by identity; only when a problem is reported)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
+    while stack:
+        node, parts = stack.pop()
+        if node is target:
+            return parts
+        if len(parts) < MAX_DEPTH:
+            stack.extend((value, (*parts, part)) for part, value in _children(node))
+    return ()
 
 
 def _keys_in_text(data: bytes) -> int:
