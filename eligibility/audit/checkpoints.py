@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from eligibility.audit import guard
 from eligibility.audit.chain import GENESIS, canonical_json
 from eligibility.audit.models import AuditCheckpoint
+from eligibility.audit.signed_fields import checkpoint_signed_fields
 from eligibility.audit.witness import Witness, default_witness_path
 from eligibility.errors import AuditError
 from eligibility.settings import DEV_HMAC_KEY, Settings
@@ -92,14 +93,14 @@ class Checkpoint:
     signature: str
 
     def signed_fields(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "record_seq": self.record_seq,
-            "chain_hash": self.chain_hash,
-            "created_at": self.created_at,
-            "key_id": self.key_id,
-            "prev_signature": self.prev_signature,
-        }
+        return checkpoint_signed_fields(
+            checkpoint_id=self.id,
+            record_seq=self.record_seq,
+            chain_hash=self.chain_hash,
+            created_at=self.created_at,
+            key_id=self.key_id,
+            prev_signature=self.prev_signature,
+        )
 
     def token(self) -> str:
         """What an auditor keeps: enough to re-check this head later with `verify --anchor`."""

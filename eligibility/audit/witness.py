@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 from sqlalchemy.engine import make_url
 
+from eligibility.audit.signed_fields import checkpoint_signed_fields
 from eligibility.errors import AuditError
 
 __all__ = ["WITNESS_VERSION", "Witness", "WitnessFile", "WitnessLine", "default_witness_path"]
@@ -52,14 +53,14 @@ class WitnessLine:
 
     def signed_fields(self) -> dict[str, Any]:
         """The fields the checkpoint's signature covers (as `Checkpoint.signed_fields`)."""
-        return {
-            "id": self.checkpoint_id,
-            "record_seq": self.record_seq,
-            "chain_hash": self.chain_hash,
-            "created_at": self.created_at,
-            "key_id": self.key_id,
-            "prev_signature": self.prev_signature,
-        }
+        return checkpoint_signed_fields(
+            checkpoint_id=self.checkpoint_id,
+            record_seq=self.record_seq,
+            chain_hash=self.chain_hash,
+            created_at=self.created_at,
+            key_id=self.key_id,
+            prev_signature=self.prev_signature,
+        )
 
 
 def _parse(line_no: int, raw: bytes) -> WitnessLine:
