@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks import chart, thin_record  # noqa: E402
-from benchmarks.breakdown import breakdown  # noqa: E402
+from benchmarks.breakdown import breakdown, median_ms  # noqa: E402
 from eligibility.api.users import Role, add_user  # noqa: E402
 from eligibility.audit.database import make_engine  # noqa: E402
 from eligibility.audit.migrate import upgrade  # noqa: E402
@@ -114,18 +113,6 @@ def cds_body(bundle: dict[str, Any]) -> dict[str, Any]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def median_ms(fn: Callable[[], object], repeat: int = 40, before: Callable[[], object] | None = None) -> float:
-    fn()
-    runs = []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs) * 1e3
 
 
 async def drive(base: str, calls: list[Call], concurrency: int) -> tuple[list[float], float, list[str]]:

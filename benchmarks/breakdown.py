@@ -27,7 +27,8 @@ from eligibility.audit.migrate import upgrade
 ISSUER = "https://ehr.example.org"
 
 
-def _p50(fn: Callable[[], object], repeat: int = 40, before: Callable[[], object] | None = None) -> float:
+def median_ms(fn: Callable[[], object], repeat: int = 40, before: Callable[[], object] | None = None) -> float:
+    """The median of `repeat` timed calls of `fn` in ms (one untimed call first); `before` runs untimed."""
     fn()
     runs = []
     for _ in range(repeat):
@@ -83,26 +84,26 @@ def breakdown(bundle: dict[str, Any], cds_request: dict[str, Any], folder: Path,
         return jwt.encode(claims, key, algorithm="ES384", headers={"kid": "k"})
 
     tokens = iter([token() for _ in range(42)])
-    warm = _p50(lambda: prepare(raw))
-    cold = _p50(lambda: prepare(raw), before=cache.clear)
-    in_process = _p50(lambda: evaluate_one(raw, as_of=today))
+    warm = median_ms(lambda: prepare(raw))
+    cold = median_ms(lambda: prepare(raw), before=cache.clear)
+    in_process = median_ms(lambda: evaluate_one(raw, as_of=today))
     returned = pickle.dumps(first)
     rows = [
-        ("read: orjson.loads of the record (the floor)", _p50(lambda: orjson.loads(raw))),
-        ("read: envelope (JSON, Bundle, entries)", _p50(lambda: read_submission(raw))),
+        ("read: orjson.loads of the record (the floor)", median_ms(lambda: orjson.loads(raw))),
+        ("read: envelope (JSON, Bundle, entries)", median_ms(lambda: read_submission(raw))),
         ("read: adapters, validation remembered", warm),
         ("validate: R4B of what the policy reads (first sight)", cold - warm),
-        ("policy lookup (resolve_policy)", _p50(lambda: resolve_policy(None))),
+        ("policy lookup (resolve_policy)", median_ms(lambda: resolve_policy(None))),
         (
             "engine: derive + durable_rules + compose",
-            _p50(lambda: decide_parsed(parsed, as_of=today, policy=policy, decision_id="b", evaluated_at="t")),
+            median_ms(lambda: decide_parsed(parsed, as_of=today, policy=policy, decision_id="b", evaluated_at="t")),
         ),
         ("evaluate_one in-process (seen before)", in_process),
         ("worker boundary: round trip - in-process", worker - in_process),
-        ("  of which: result unpickled + decision validated", _p50(lambda: pickle.loads(returned))),
+        ("  of which: result unpickled + decision validated", median_ms(lambda: pickle.loads(returned))),
         (
             "audit: record_batch, one commit (SQLite, FULL)",
-            _p50(
+            median_ms(
                 lambda: record_batch(
                     [next(pending)], actor="b", channel="fhir-api", session_factory=lambda: Session(engine)
                 )
@@ -110,16 +111,16 @@ def breakdown(bundle: dict[str, Any], cds_request: dict[str, Any], folder: Path,
         ),
         (
             "serialise: operation_result + orjson",
-            _p50(lambda: orjson.dumps(operation_result(decision, base_url="http://x/fhir"))),
+            median_ms(lambda: orjson.dumps(operation_result(decision, base_url="http://x/fhir"))),
         ),
-        ("CDS: verify the client JWT (ES384)", _p50(lambda: verifier.verify(next(tokens), audience="http://x/cds"))),
+        ("CDS: verify the client JWT (ES384)", median_ms(lambda: verifier.verify(next(tokens), audience="http://x/cds"))),
         (
             "CDS: parse + validate request, prefetch to Bundle",
-            _p50(lambda: prefetch_to_bundle(validate(CdsRequest, parse_json(cds)) and parse_json(cds))),
+            median_ms(lambda: prefetch_to_bundle(validate(CdsRequest, parse_json(cds)) and parse_json(cds))),
         ),
         (
             "CDS: cards + orjson",
-            _p50(
+            median_ms(
                 lambda: orjson.dumps(decision_to_cards(decision, base_url="http://x/fhir", decision_url="http://x/d"))
             ),
         ),
