@@ -60,21 +60,24 @@ def test_html_states_the_numbers_the_verification_and_iso_times(report: Complian
     assert not re.search(r'(src|href)="(https?:|file:|/)', html)
 
 
-def test_html_escapes_what_users_typed(fresh_sqlite: Built, signer: Signer) -> None:
-    # Written below the service, which refuses reason codes outside its vocabulary: a trail may still hold
-    # any text from before that check or from another writer, and the report must escape it.
-    with Session(fresh_sqlite.engine) as session:
+def _hostile_override(built: Built, *, reviewer: str, reason_code: str) -> None:
+    """An override of D5 with what a user typed, written below the service (which refuses reason codes
+    outside its vocabulary): a trail may hold any text from before that check, and reports must escape it."""
+    with Session(built.engine) as session:
         store.append_review(
             session,
-            decision_id=fresh_sqlite.trail.decisions["D5"],
-            reviewer="dr.<b>x</b>",
+            decision_id=built.trail.decisions["D5"],
+            reviewer=reviewer,
             action="override",
             outcome="ELIGIBLE_FOR_TRIAL",
-            reason_code="<script>alert(1)</script>",
-            comment="",
+            reason_code=reason_code,
             channel="api",
         )
         session.commit()
+
+
+def test_html_escapes_what_users_typed(fresh_sqlite: Built, signer: Signer) -> None:
+    _hostile_override(fresh_sqlite, reviewer="dr.<b>x</b>", reason_code="<script>alert(1)</script>")
     # The scenario's clock is still patched: the review is recorded at its last step, 2026-07-01 02:00.
     july = summarise(fresh_sqlite, signer, date(2026, 7, 1), date(2026, 7, 1))
     assert july.by_specialist["reviewer"].tolist() == ["dr.<b>x</b>", "dr.kim"]
@@ -85,18 +88,7 @@ def test_html_escapes_what_users_typed(fresh_sqlite: Built, signer: Signer) -> N
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(fresh_sqlite: Built, signer: Signer) -> None:
-    # Below the service (which refuses reason codes outside its vocabulary), as an older trail may hold it.
-    with Session(fresh_sqlite.engine) as session:
-        store.append_review(
-            session,
-            decision_id=fresh_sqlite.trail.decisions["D5"],
-            reviewer='=HYPERLINK("http://evil.example","x")',
-            action="override",
-            outcome="ELIGIBLE_FOR_TRIAL",
-            reason_code="+cmd|' /C calc'!A0",
-            channel="api",
-        )
-        session.commit()
+    _hostile_override(fresh_sqlite, reviewer='=HYPERLINK("http://evil.example","x")', reason_code="+cmd|' /C calc'!A0")
     july = summarise(fresh_sqlite, signer, date(2026, 7, 1), date(2026, 7, 1))
     text = compliance_csv(july)
     cells = {cell for row in pd.read_csv(io.StringIO(text), dtype=str).itertuples(index=False) for cell in row}
