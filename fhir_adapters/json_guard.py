@@ -75,7 +75,7 @@ def _walk(document: Any, root: str) -> int:
                             f"date {value!r} is outside the years {MIN_YEAR}-{MAX_YEAR} a record can hold",
                             location=_path((*_path_of(document, node), key), root),
                         )
-        else:
+        elif isinstance(node, list):  # the document itself may be a scalar (`null`, `1`): nothing to walk
             for value in node:
                 if isinstance(value, dict | list):
                     push((value, below))

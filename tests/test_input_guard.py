@@ -89,3 +89,12 @@ def test_a_decision_without_warnings_keeps_its_recorded_shape() -> None:
     result = evaluate_one(json.dumps(BASE).encode(), as_of=date(2026, 11, 20))
     assert isinstance(result, Evaluated)
     assert all("warnings" not in criterion for criterion in result.record["criteria"])  # replay of old records
+
+
+@pytest.mark.parametrize("body", [b"null", b"1", b"true", b'"text"', b"[]", b"[null, 1]"])
+def test_a_document_that_is_not_an_object_is_an_input_error_not_a_crash(body: bytes) -> None:
+    """The guard walks containers only: a bare scalar (found by the API contract test: `null`) is refused
+    by the reader as not FHIR, never a TypeError."""
+    check_document(orjson.loads(body), body, root="$")  # nothing to walk, nothing refused here
+    with pytest.raises(InputError):
+        parse_input(body)
