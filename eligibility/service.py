@@ -132,11 +132,15 @@ def _describe(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
-def _records_for(results: Sequence[Evaluated | Rejected], *, actor: str, channel: str) -> store.PendingAppend:
+def _records_for(
+    results: Sequence[Evaluated | Rejected], *, actor: str, channel: str, run_id: str | None = None
+) -> store.PendingAppend:
     pending = store.PendingAppend()
     for result in results:
         if isinstance(result, Evaluated):
-            pending.add_decision(result.decision, result.canonical, actor=actor, channel=channel, record=result.record)
+            pending.add_decision(
+                result.decision, result.canonical, actor=actor, channel=channel, record=result.record, run_id=run_id
+            )
         else:
             pending.add_rejection(
                 result.error,
@@ -156,12 +160,14 @@ def record_batch(
     channel: str,
     session_factory: SessionFactory | None = None,
     also: Callable[[Session], object] | None = None,
+    run_id: str | None = None,
 ) -> list[Decision]:
     """Record many results in one transaction; return the decisions only once it has committed.
 
     `also` writes more in the same transaction (a CDS card's row): one commit, all or nothing.
+    `run_id` names the screening run the decisions belong to (the screening list groups by it).
     """
-    pending = _records_for(results, actor=actor, channel=channel)
+    pending = _records_for(results, actor=actor, channel=channel, run_id=run_id)
 
     def write(session: Session) -> None:
         pending.append_to(session)

@@ -11,6 +11,7 @@ Mapping of the audit trail's record kinds (BALP patterns, DICOM / HL7 codes):
 | decision | rest (RESTful operation) | operation + ours `decision` | E | 0 |
 | rejection | rest | operation + ours `rejection` | E | 4, with outcomeDesc |
 | review | DCM 110110 Patient Record | ours `review-accept` / `review-override` | U | 0 |
+| promotion (to the review queue) | DCM 110110 Patient Record | ours `promotion` | U | 0 |
 | access, one decision | rest | read + ours `access-<purpose>` | R | 0 |
 | access, export | DCM 110106 Export | ours `access-export` | R | 0 |
 | access, other query | DCM 110112 Query | search-type + ours `access-<purpose>` | E | 0 |
@@ -106,6 +107,9 @@ def _classify(entry: AuditEntry) -> tuple[dict[str, str], list[dict[str, str]], 
         return _REST, subtypes, "E", _concept(_PARTICIPATION, "IRCP", "information recipient")
     if kind == "review":
         subtype = _coding(AUDIT_KIND_SYSTEM, f"review-{payload['action']}")
+        return _PATIENT_RECORD, [subtype], "U", _concept(_PARTICIPATION, "AUT", "author")
+    if kind == "promotion":
+        subtype = _coding(AUDIT_KIND_SYSTEM, "promotion")
         return _PATIENT_RECORD, [subtype], "U", _concept(_PARTICIPATION, "AUT", "author")
     if kind == "access":
         ours = _coding(AUDIT_KIND_SYSTEM, f"access-{payload['purpose']}")

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from eligibility.audit.cli_worklist import promote_command, reindex_command
 from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
 from eligibility.cli_support import actor_name as _actor
 from eligibility.cli_support import audit_engine_or_exit as _engine
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # the audit store and SQLAlchemy are imported by the commands
     from eligibility.audit.replay import ReplayResult
     from eligibility.audit.verify import VerifyReport
     from eligibility.audit.whatif import WhatIfReport
+    from eligibility.audit.worklist_rebuild import IndexCheck
 
 __all__ = ["register"]
 
@@ -123,6 +125,7 @@ def verify_command(
     from eligibility.audit.database import read_session
     from eligibility.audit.verify import parse_anchor, verify
     from eligibility.audit.witness import Witness, read_witness
+    from eligibility.audit.worklist_rebuild import check_index
 
     try:
         anchors = [parse_anchor(token) for token in anchor or []]
@@ -140,12 +143,30 @@ def verify_command(
         report = verify(
             session, signer=signer_from_settings(settings, database_url=url), anchors=anchors, witness=witness
         )
+        index = check_index(session)  # the derived worklist index against what the trail says
     if as_json:
-        _print_json(_verify_document(report))
+        _print_json({**_verify_document(report), "worklist_index": _index_document(index)})
     else:
         _print_verify(report)
-    if not report.ok:
+        _print_index(index)
+    if not report.ok or not index.ok:
         raise typer.Exit(EXIT_PROBLEM)
+
+
+def _index_document(index: IndexCheck) -> dict[str, Any]:
+    return {"ok": index.ok, "rows": index.rows, "problems": index.problems, "more_problems": index.more}
+
+
+def _print_index(index: IndexCheck) -> None:
+    if index.ok:
+        console.print(f"worklist index: {index.rows:,} rows, as the trail says.")
+        return
+    console.print(
+        f"[bold red]worklist index: {len(index.problems) + index.more} difference(s) from the trail[/] "
+        "(it is derived: `drg-eligibility audit reindex` recomputes it)"
+    )
+    for problem in index.problems:
+        console.print(f"  {problem}")
 
 
 def _verify_document(report: VerifyReport) -> dict[str, Any]:
@@ -536,7 +557,8 @@ def _print_whatif(report: WhatIfReport) -> None:
 def register(app: typer.Typer) -> None:
     """Add `audit …`, `replay` and `whatif` to the product's CLI."""
     audit_app = typer.Typer(
-        help="The tamper-evident audit trail: verify, export, inspect, review.", no_args_is_help=True
+        help="The tamper-evident audit trail: verify, export, inspect, review, promote, reindex.",
+        no_args_is_help=True,
     )
     audit_app.command("verify")(verify_command)
     audit_app.command("export")(export_command)
@@ -545,6 +567,8 @@ def register(app: typer.Typer) -> None:
     audit_app.command("review")(review_command)
     audit_app.command("checkpoint")(checkpoint_command)
     audit_app.command("migrate")(migrate_command)
+    audit_app.command("reindex")(reindex_command)
+    audit_app.command("promote")(promote_command)
     app.add_typer(audit_app, name="audit")
     app.command("replay")(replay_command)
     app.command("whatif")(whatif_command)

@@ -24,6 +24,7 @@ __all__ = [
     "KINDS",
     "KIND_ACCESS",
     "KIND_DECISION",
+    "KIND_PROMOTION",
     "KIND_REJECTION",
     "KIND_REVIEW",
     "AuditCheckpoint",
@@ -35,7 +36,8 @@ KIND_DECISION: Final = "decision"  # an evaluation that released a decision
 KIND_REJECTION: Final = "rejection"  # a submission refused (bad input, unknown policy, engine failure)
 KIND_REVIEW: Final = "review"  # a clinician accepted or overrode a decision
 KIND_ACCESS: Final = "access"  # someone read a decision, or queried / exported the trail
-KINDS: Final = (KIND_DECISION, KIND_REJECTION, KIND_REVIEW, KIND_ACCESS)
+KIND_PROMOTION: Final = "promotion"  # a screener put a screening decision in the review queue
+KINDS: Final = (KIND_DECISION, KIND_REJECTION, KIND_REVIEW, KIND_ACCESS, KIND_PROMOTION)
 
 # 64-bit sequence numbers, except on SQLite where only INTEGER PRIMARY KEY aliases the rowid
 # (and SQLite integers are 64-bit anyway).

@@ -38,6 +38,7 @@ from eligibility.audit.models import (
     AuditInput,
     AuditRecord,
 )
+from eligibility.audit.worklist_index import RUN_KEY, index_appended
 from eligibility.decision import OUTCOMES, Decision
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
@@ -130,17 +131,19 @@ def head(session: Session) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
-def _store_inputs(session: Session, bodies: Iterable[bytes]) -> None:
+def _store_inputs(session: Session, bodies: Iterable[bytes]) -> dict[str, bytes]:
+    """Store the inputs; returns them by SHA-256 (the worklist index reads the patient header from them)."""
     rows: dict[str, dict[str, Any]] = {}
     for body in bodies:
         digest = sha256_hex(body)
         rows.setdefault(digest, {"sha256": digest, "size": len(body), "body": body})
     if not rows:
-        return
+        return {}
     # Stored once per content: re-submitting the same record adds no bytes, and never updates.
     dialect_insert = postgresql.insert if backend_name(session) == "postgresql" else sqlite.insert
     statement = dialect_insert(_INPUT_TABLE).on_conflict_do_nothing(index_elements=["sha256"])
     session.execute(statement, params=list(rows.values()))
+    return {digest: row["body"] for digest, row in rows.items()}
 
 
 def append_records(
@@ -161,7 +164,7 @@ def append_records(
     guard.check_known_head(session, first_seq, prev_hash)
     if signer.witness is not None:
         guard.check_witnessed_head(session, signer.witness, next_checkpoint_id=_next_checkpoint_id(session))
-    _store_inputs(session, inputs)
+    bodies = _store_inputs(session, inputs)
     created_at = utc_now_iso()
     chain_key = signer.chain_key
     rows: list[dict[str, Any]] = []
@@ -186,6 +189,8 @@ def append_records(
         rows.append(row)
     if rows:
         session.execute(insert(_RECORD_TABLE), params=rows)
+        # The derived worklist index, in the same transaction: it cannot disagree with the trail.
+        index_appended(session, rows, [record.payload for record in records], bodies)
         guard.queue_head(session, seq, prev_hash)
         maybe_checkpoint(
             session,
@@ -232,6 +237,7 @@ def _decision_record(
     actor: str,
     channel: str,
     record: Mapping[str, object] | None = None,
+    run_id: str | None = None,
 ) -> NewRecord:
     input_sha256 = sha256_hex(canonical_input)
     if decision.input_sha256 != input_sha256:
@@ -246,7 +252,10 @@ def _decision_record(
         decision_id=decision.decision_id,
         patient_ref=decision.patient.reference,
         input_sha256=input_sha256,
-        payload={"decision": decision.to_json_dict() if record is None else record},
+        payload={
+            "decision": decision.to_json_dict() if record is None else record,
+            **({RUN_KEY: run_id} if run_id is not None else {}),  # the screening run it belongs to
+        },
     )
 
 
@@ -293,8 +302,11 @@ class PendingAppend:
         actor: str,
         channel: str,
         record: Mapping[str, object] | None = None,  # decision.to_json_dict(), when the caller has it already
+        run_id: str | None = None,  # the screening run (batch)
     ) -> None:
-        self.records.append(_decision_record(decision, canonical_input, actor=actor, channel=channel, record=record))
+        self.records.append(
+            _decision_record(decision, canonical_input, actor=actor, channel=channel, record=record, run_id=run_id)
+        )
         self.inputs.append(canonical_input)
 
     def add_rejection(

@@ -15,6 +15,7 @@ Memory is bounded by one bucket plus the chunks in flight, whatever the size of 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -77,6 +78,9 @@ class BatchOptions:
     # Read every line of every file, as the single-patient path reads a whole submission (same input
     # hashes, every resource validated and kept in the audit store), instead of what the policy reads.
     read_all: bool = False
+    # The screening run the decisions are recorded under (the web's screening list groups by it);
+    # default: a new id for each invocation, so a resumed run shows as a second run of the same output.
+    run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,7 @@ def run_batch(
         f"dask {options.dask_address}" if options.dask_address else f"{options.workers} local process(es)",
         files=len(files),
         export_bytes=sum(file.size for file in files),
+        run_id=options.run_id or str(uuid.uuid4()),
     )
     read_set = ReadSet.everything() if options.read_all else ReadSet.for_policy(policy)
     summary.recovery = recover_journal(options.out, options.session_factory)
@@ -240,7 +245,7 @@ def _decide(
     shared = SharedIndex(layout)
     summary.already_done = len(done.keys)
     progress.deciding(layout.resources()["Patient"] + layout.bad_lines(), len(done.keys))
-    record = _Recorder(OutputFiles(options.out), options, policy, layout, done)
+    record = _Recorder(OutputFiles(options.out), options, policy, layout, done, summary.run_id)
     try:
         for chunk in _chunks(_bad_line_items(layout, done), options):
             # Nothing to evaluate: each line is recorded as the rejection it already is.
@@ -264,8 +269,11 @@ def _decide(
 class _Recorder:
     """Per chunk: output lines to the journal, the audit transaction, then the outputs (output.py)."""
 
-    def __init__(self, outputs: OutputFiles, options: BatchOptions, policy: Policy, layout: ScanLayout, done: Done):
+    def __init__(
+        self, outputs: OutputFiles, options: BatchOptions, policy: Policy, layout: ScanLayout, done: Done, run_id: str
+    ):
         self.outputs = outputs
+        self._run_id = run_id
         self._layout = layout
         self.decided = 0
         self.rejected = 0
@@ -298,7 +306,13 @@ class _Recorder:
         )
         started = time.perf_counter()
         self.outputs.stage([orjson.dumps(d) for d in decisions], [orjson.dumps(r) for r in rejections], check)
-        record_batch(results, actor=self._options.actor, channel=CHANNEL, session_factory=self._options.session_factory)
+        record_batch(
+            results,
+            actor=self._options.actor,
+            channel=CHANNEL,
+            session_factory=self._options.session_factory,
+            run_id=self._run_id,
+        )
         self.outputs.publish()
         self.seconds += time.perf_counter() - started
         for decision in decisions:

@@ -19,6 +19,7 @@ class BatchSummary:
     out: Path
     rejected_out: Path
     executor: str  # "4 local processes" / "dask tcp://..."
+    run_id: str = ""  # the screening run its decisions are recorded under
     files: int = 0
     export_bytes: int = 0  # on disk
     scan_reused: bool = False
@@ -118,4 +119,5 @@ def summary_table(summary: BatchSummary) -> Table:
     table.add_row("throughput", f"{summary.patients_per_second:,.0f} patients/s", "", f"{rate}on {summary.executor}")
     if summary.recovery:
         table.add_row("resumed", "", "", summary.recovery)
+    table.add_row("screening run", summary.run_id[:8], "", f"web: /ui/screening/{summary.run_id}")
     return table

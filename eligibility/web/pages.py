@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +38,7 @@ __all__ = [
     "Viewer",
     "check_csrf",
     "form_fields",
+    "list_href",
     "render",
     "signed_in",
     "signer_of",
@@ -72,6 +73,16 @@ def evidence_href(decision_id: str, reference: str) -> str | None:
 
 
 _env.globals["evidence_href"] = evidence_href
+
+
+def list_href(path: str, params: dict[str, Any], **changes: Any) -> str:
+    """`path` with the list's query `params` and `changes` (a page number, an outcome), empty ones left out."""
+    merged = {**params, **changes}
+    query = urlencode([(key, str(value)) for key, value in merged.items() if value not in (None, "")])
+    return f"{path}?{query}" if query else path
+
+
+_env.globals["list_href"] = list_href
 
 
 class PageError(Exception):

@@ -181,6 +181,7 @@ def worklist(
     end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
     state: Annotated[str | None, Query(max_length=10)] = None,
     patient: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000_000)] = 1,
 ) -> Response:
     filters = Filters(
         outcome=_choice(outcome, OUTCOMES, "Outcome"),
@@ -196,8 +197,24 @@ def worklist(
     # A referrer sees only what they submitted (as the API's "read own").
     only = viewer.principal if viewer.role == Role.REFERRER else None
     with context_of(request).read_session() as session:
-        found = load_worklist(session, filters, only_referrer=only)
-    return render(request, "worklist.html.j2", worklist=found, filters=filters, outcomes=OUTCOMES, stages=STAGES)
+        found = load_worklist(session, filters, page=page, only_referrer=only)
+    return render(
+        request, "worklist.html.j2", worklist=found, filters=filters, outcomes=OUTCOMES, stages=STAGES,
+        params=filter_params(filters),
+    )  # fmt: skip
+
+
+def filter_params(filters: Filters) -> dict[str, str | None]:
+    """The query parameters that reproduce `filters` (for page and outcome links)."""
+    return {
+        "state": filters.state,
+        "outcome": filters.outcome,
+        "stage": filters.stage,
+        "referrer": filters.referrer,
+        "from": filters.start.isoformat() if filters.start else None,
+        "to": filters.end.isoformat() if filters.end else None,
+        "patient": filters.patient,
+    }
 
 
 # --- a case --------------------------------------------------------------------------------------

@@ -1,30 +1,48 @@
-"""The specialist's worklist: recorded decisions, newest first, filtered, with counts per outcome.
+"""The specialist's review queue: point-of-care decisions and promoted screening candidates, paged.
 
-Read straight from the audit trail (decision and review records), so the queue can never disagree
-with the trail: a decision leaves "awaiting review" exactly when a review record names it.
+Read from the worklist index (eligibility/audit/worklist_table.py), which the append keeps in the same
+transaction as the trail: a decision leaves "awaiting review" exactly when a review record names it.
+Every filter is a WHERE clause and every page a LIMIT/OFFSET over an index, newest first, so a page
+costs the same whether the trail holds a hundred decisions or a 100,000-patient screening run
+(benchmarks/worklist_bench.py). The screening runs' own list is in screening.py.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Literal
+from datetime import date, timedelta
+from typing import Any, Literal
 
+from sqlalchemy import ColumnElement, Select, false, func, select, true
 from sqlalchemy.orm import Session
 
 from eligibility.api.auth import Principal
-from eligibility.audit import store
-from eligibility.audit.models import KIND_DECISION, KIND_REVIEW
+from eligibility.audit.worklist_index import TABLE
 from eligibility.decision import OUTCOMES
-from eligibility.errors import AuditError
-from fhir_adapters.patient_header import PatientHeader, patient_header
+from fhir_adapters.patient_header import PatientHeader
 
-__all__ = ["REVIEW_STATES", "STAGES", "Filters", "Row", "Worklist", "load_worklist"]
+__all__ = [
+    "PAGE_SIZE",
+    "REVIEW_STATES",
+    "STAGES",
+    "Filters",
+    "Page",
+    "Row",
+    "Worklist",
+    "conditions",
+    "count",
+    "load_worklist",
+    "outcome_counts",
+    "page_of",
+    "page_rows",
+    "row_of",
+]
 
+PAGE_SIZE = 50
 STAGES = ("trial", "implant")
 ReviewState = Literal["awaiting", "reviewed", "all"]
 REVIEW_STATES: tuple[ReviewState, ...] = ("awaiting", "reviewed", "all")
+_C = TABLE.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +61,36 @@ class Filters:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    number: int  # from 1
+    size: int
+    total: int  # rows that match, over all pages
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def first_row(self) -> int:
+        return self.offset + 1 if self.total else 0
+
+    @property
+    def last_row(self) -> int:
+        return min(self.offset + self.size, self.total)
+
+
+def page_of(number: int, total: int, size: int = PAGE_SIZE) -> Page:
+    """Page `number`, moved onto the last page when the list has fewer (a bookmark of page 9 of a list
+    that has shrunk shows its last page, not an empty one)."""
+    last = max(1, -(-total // size))
+    return Page(number=min(max(1, number), last), size=size, total=total)
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     decision_id: str
     recorded_at: str
@@ -52,7 +100,10 @@ class Row:
     stage: str
     label_status: str
     reviewed_as: str | None  # the latest review: "accept" or "override → OUTCOME"
-    patient: PatientHeader | None = None  # from the stored input, for people (never stored apart)
+    patient: PatientHeader | None = None  # from the stored input, for people (never in the chained metadata)
+    run_id: str | None = None  # the screening run, for a screening decision
+    promoted_by: str | None = None
+    promoted_at: str | None = None
 
 
 @dataclass(slots=True)
@@ -60,91 +111,87 @@ class Worklist:
     rows: list[Row] = field(default_factory=list)
     outcome_counts: list[tuple[str, int]] = field(default_factory=list)  # every outcome, before the outcome filter
     referrers: list[str] = field(default_factory=list)  # for the referrer filter's choices
-    total: int = 0  # visible decisions before any filter
+    total: int = 0  # decisions in the queue before any filter
+    page: Page = field(default_factory=lambda: Page(1, PAGE_SIZE, 0))
 
 
-def _review_text(payload: dict[str, object]) -> str:
-    if payload.get("action") == "override":
-        return f"override → {payload.get('outcome')}"
-    return "accept"
-
-
-def _matches(row: Row, filters: Filters, *, with_outcome: bool) -> bool:
-    day = date.fromisoformat(row.recorded_at[:10])
-    if filters.state == "awaiting" and row.reviewed_as is not None:
-        return False
-    if filters.state == "reviewed" and row.reviewed_as is None:
-        return False
-    return not (
-        (with_outcome and filters.outcome is not None and row.outcome != filters.outcome)
-        or (filters.stage is not None and row.stage != filters.stage)
-        or (filters.referrer is not None and row.referrer != filters.referrer)
-        or (filters.start is not None and day < filters.start)
-        or (filters.end is not None and day > filters.end)
-        or (filters.patient is not None and not _patient_matches(row.patient, filters.patient))
+def row_of(values: Any) -> Row:
+    header_fields = (values.patient_name, values.patient_mrn, values.birth_date, values.sex)
+    reviewed_as = None
+    if values.reviewed:
+        reviewed_as = f"override → {values.review_outcome}" if values.review_action == "override" else "accept"
+    return Row(
+        decision_id=values.decision_id,
+        recorded_at=values.recorded_at,
+        referrer=values.actor,
+        patient_ref=values.patient_ref or "–",
+        outcome=values.outcome,
+        stage=values.stage,
+        label_status=values.label_status,
+        reviewed_as=reviewed_as,
+        patient=PatientHeader(*header_fields) if any(header_fields) else None,
+        run_id=values.run_id,
+        promoted_by=values.promoted_by,
+        promoted_at=values.promoted_at,
     )
 
 
-def _patient_matches(header: PatientHeader | None, wanted: str) -> bool:
-    if header is None:
-        return False
-    needle = wanted.casefold().strip()
-    return any(needle in (field or "").casefold() for field in (header.name, header.mrn))
+def conditions(filters: Filters, *, with_outcome: bool = True) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of `filters` (review state included)."""
+    where: list[ColumnElement[bool]] = []
+    if filters.state != "all":
+        where.append(_C.reviewed == (true() if filters.state == "reviewed" else false()))  # `=`: indexable
+    if with_outcome and filters.outcome is not None:
+        where.append(_C.outcome == filters.outcome)
+    if filters.stage is not None:
+        where.append(_C.stage == filters.stage)
+    if filters.referrer is not None:
+        where.append(_C.actor == filters.referrer)
+    if filters.start is not None:
+        where.append(_C.recorded_at >= filters.start.isoformat())
+    if filters.end is not None:  # stored timestamps compare as text: before the next day's first instant
+        where.append(_C.recorded_at < (filters.end + timedelta(days=1)).isoformat())
+    if filters.patient is not None:
+        where.append(_C.search_key.contains(filters.patient.casefold().strip(), autoescape=True))
+    return where
 
 
-# Headers by input SHA-256: an input never changes, so the cache is always right; bounded so that a long
-# trail does not hold every patient in memory.
-_HEADERS: dict[str, PatientHeader | None] = {}
-_HEADERS_MAX = 50_000
+def _queue(only_referrer: Principal | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [_C.queued == true()]
+    if only_referrer is not None:  # as Principal.submitted: the account's own, since it was created
+        where += [_C.actor == only_referrer.name, _C.recorded_at >= only_referrer.since]
+    return where
 
 
-def _header(session: Session, input_sha256: str | None) -> PatientHeader | None:
-    if input_sha256 is None:
-        return None
-    if input_sha256 not in _HEADERS:
-        if len(_HEADERS) >= _HEADERS_MAX:
-            _HEADERS.clear()
-        try:
-            body = store.get_input(session, input_sha256)
-        except AuditError:
-            return None  # a missing or altered input: the case page and `audit verify` say so; the list goes on
-        _HEADERS[input_sha256] = patient_header(body)
-    return _HEADERS[input_sha256]
+def count(session: Session, where: list[ColumnElement[bool]]) -> int:
+    return int(session.execute(select(func.count()).select_from(TABLE).where(*where)).scalar_one())
 
 
-def load_worklist(session: Session, filters: Filters, *, only_referrer: Principal | None = None) -> Worklist:
-    """The decisions `filters` select; `only_referrer` limits them to one submitter's (a referrer's view)."""
-    latest_review: dict[str, str] = {}
-    decisions: list[store.StoredRecord] = []
-    for record in store.iter_records(session, kinds=[KIND_DECISION, KIND_REVIEW]):
-        if record.decision_id is None:
-            continue
-        if record.kind == KIND_REVIEW:
-            latest_review[record.decision_id] = _review_text(record.data())
-        elif only_referrer is None or only_referrer.submitted(record.actor, record.created_at):
-            decisions.append(record)
-    all_rows = []
-    for record in decisions:
-        decision = record.data()["decision"]
-        all_rows.append(
-            Row(
-                decision_id=str(record.decision_id),
-                recorded_at=record.created_at,
-                referrer=record.actor,
-                patient_ref=record.patient_ref or "–",
-                outcome=decision["outcome"],
-                stage=decision["stage"],
-                label_status=decision["label_status"],
-                reviewed_as=latest_review.get(str(record.decision_id)),
-                patient=_header(session, record.input_sha256),
-            )
-        )
-    all_rows.reverse()  # newest first: chain order is recording order
-    # The counts ignore the outcome filter so that they tell the user what each choice would show.
-    counts = Counter(row.outcome for row in all_rows if _matches(row, filters, with_outcome=False))
+def outcome_counts(session: Session, where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
+    grouped = select(_C.outcome, func.count()).where(*where).group_by(_C.outcome)
+    found: dict[str, int] = {outcome: int(n) for outcome, n in session.execute(grouped)}
+    return [(outcome, int(found.get(outcome, 0))) for outcome in OUTCOMES]
+
+
+def page_rows(session: Session, where: list[ColumnElement[bool]], page: Page) -> list[Row]:
+    statement: Select[Any] = select(TABLE).where(*where).order_by(_C.seq.desc()).limit(page.size).offset(page.offset)
+    return [row_of(values) for values in session.execute(statement)]
+
+
+def load_worklist(
+    session: Session, filters: Filters, *, page: int = 1, only_referrer: Principal | None = None, size: int = PAGE_SIZE
+) -> Worklist:
+    """Page `page` of the review queue that `filters` select; `only_referrer` limits it to one
+    submitter's decisions (a referrer's view)."""
+    scope = _queue(only_referrer)
+    where = scope + conditions(filters)
+    shown = page_of(page, count(session, where), size)
+    referrers = session.execute(select(_C.actor).where(*scope).distinct().order_by(_C.actor)).scalars().all()
     return Worklist(
-        rows=[row for row in all_rows if _matches(row, filters, with_outcome=True)],
-        outcome_counts=[(outcome, counts.get(outcome, 0)) for outcome in OUTCOMES],
-        referrers=sorted({row.referrer for row in all_rows}),
-        total=len(all_rows),
+        rows=page_rows(session, where, shown),
+        # The counts ignore the outcome filter so that they tell the user what each choice would show.
+        outcome_counts=outcome_counts(session, scope + conditions(filters, with_outcome=False)),
+        referrers=list(referrers),
+        total=count(session, scope),
+        page=shown,
     )

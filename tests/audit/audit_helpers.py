@@ -53,6 +53,25 @@ def fake_decision(n: int = 0, *, outcome: str = "NEEDS_REVIEW", patient: str | N
     return decision, canonical
 
 
+def named_decision(
+    n: int, *, name: str, mrn: str, outcome: str = "NEEDS_REVIEW", stage: str = "trial"
+) -> tuple[Decision, bytes]:
+    """`fake_decision` whose input's Patient has a name, an MRN, a birth date and a sex (the worklist's header)."""
+    patient = {
+        "birthDate": "1971-03-14",
+        "gender": "female",
+        "id": f"p{n}",
+        "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "type": {"coding": [
+            {"code": "MR", "system": "http://terminology.hl7.org/CodeSystem/v2-0203"}]}, "value": mrn}],
+        "name": [{"family": name.split()[-1], "given": name.split()[:-1]}],
+        "resourceType": "Patient",
+    }  # fmt: skip
+    canonical = orjson.dumps({"entry": [{"resource": patient}], "resourceType": "Bundle"}, option=orjson.OPT_SORT_KEYS)
+    decision, _ = fake_decision(n, outcome=outcome)
+    update = {"input_sha256": hashlib.sha256(canonical).hexdigest(), "stage": stage}
+    return decision.model_copy(update=update), canonical
+
+
 def fill(engine: Engine, signer: Signer, count: int, *, batch: int = 1, start: int = 0) -> list[str]:
     """Append `count` decision records, `batch` per transaction; return their decision ids."""
     ids: list[str] = []

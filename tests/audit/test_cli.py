@@ -85,6 +85,8 @@ def test_verify_compares_with_the_witness_and_fails_loudly_without_one(
         "DELETE FROM audit_record WHERE seq = 2",
         "DELETE FROM audit_checkpoint WHERE id = 2",
         "DELETE FROM audit_input WHERE sha256 NOT IN (SELECT input_sha256 FROM audit_record)",
+        # A careful attacker also drops the derived worklist row, which would otherwise name the cut record.
+        "DELETE FROM audit_worklist WHERE seq = 2",
     )
     assert invoke(app, "audit", "verify", "--no-witness")[0] == 0  # the database alone: "intact"
     code, output = invoke(app, "audit", "verify")
@@ -223,3 +225,49 @@ def test_review_from_the_cli_names_a_real_clinician_a_coded_reason_and_takes_a_s
     assert code == 0 and decision_id in output and "dr.kim" in output
     assert invoke(app, "audit", "show", "0000")[0] == 2  # too short to be a prefix
     assert invoke(app, "replay", short)[0] == 0
+
+
+def test_reindex_and_verify_find_and_mend_a_damaged_worklist_index(
+    app: typer.Typer, cli_env: dict[str, str], engine: Engine
+) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as connection:  # the index has no triggers: it is derived, not evidence
+        connection.execute(text("UPDATE audit_worklist SET outcome = 'TRIAL_FAILED'"))
+    code, output = invoke(app, "audit", "verify")
+    assert code == 1
+    assert "OK: the audit trail is intact" in output  # the trail is fine; only its derived index is not
+    assert "worklist index: 2 difference(s) from the trail" in output and "differs in outcome" in output
+    code, output = invoke(app, "audit", "reindex")
+    assert code == 0, output
+    assert "worklist index rebuilt: 2 decisions" in output and "(it had 2 difference(s))" in output
+    code, output = invoke(app, "audit", "verify", "--json")
+    assert code == 0 and orjson.loads(output)["worklist_index"] == {
+        "ok": True, "rows": 2, "problems": [], "more_problems": 0
+    }  # fmt: skip
+
+
+def test_promote_from_the_cli_names_an_active_specialist_and_refuses_a_point_of_care_decision(
+    app: typer.Typer, cli_env: dict[str, str], engine: Engine
+) -> None:
+    from eligibility.api.users import Role, add_user
+    from eligibility.audit.database import get_engine
+
+    with Session(get_engine()) as session:
+        add_user(session, name="dr.kim", role=Role.SPECIALIST, actor="setup", channel="cli")
+        session.commit()
+    results = [service.evaluate_one(bundle("crps-foot-eligible"), as_of=AS_OF)]
+    (screened,) = service.record_batch(
+        results, actor="batch", channel="batch", run_id="run-cli", session_factory=factory_for(engine)
+    )
+    code, output = invoke(app, "audit", "promote", cli_env["crps-foot-eligible"][:8], "--by", "dr.kim")
+    assert code == 2 and "point of care" in output
+    code, output = invoke(app, "audit", "promote", screened.decision_id[:8], "--by", "nobody")
+    assert code == 2 and "not an active specialist" in output
+    code, output = invoke(app, "audit", "promote", screened.decision_id[:8], "--by", "dr.kim", "--note", "call her")
+    assert code == 0 and f"decision {screened.decision_id} promoted to review by dr.kim" in output
+    with Session(engine) as session:
+        from eligibility.audit import store
+
+        (promotion,) = [r for r in store.decision_history(session, screened.decision_id) if r.kind == "promotion"]
+        assert (promotion.actor, promotion.channel, promotion.data()["run"]) == ("dr.kim", "cli", "run-cli")

@@ -248,8 +248,9 @@ def test_raw_edit_of_the_sqlite_file(tmp_path: Path, signer: Signer) -> None:
     fill(engine, signer, 5)
     engine.dispose()  # checkpoints the WAL into the main file
     data = path.read_bytes()
-    assert data.count(b"NEEDS_REVIEW") == 5  # one per payload
-    at = data.index(b"NEEDS_REVIEW")
+    # One per payload (the worklist index holds the outcome too, but it is derived, not evidence).
+    assert data.count(b'"outcome":"NEEDS_REVIEW"') == 5
+    at = data.index(b'"outcome":"NEEDS_REVIEW"') + len(b'"outcome":"')
     path.write_bytes(data[:at] + b"NOT_ELIGIBLE" + data[at + len(b"NEEDS_REVIEW") :])
     engine = make_engine(f"sqlite:///{path}")
     with read_session(engine) as session:

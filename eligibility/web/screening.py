@@ -1,0 +1,170 @@
+"""The screening list: batch runs (who, when, counts per outcome), each run's decisions paged, and a CSV.
+
+Screening results are not the review queue's business: a run of 200 patients put 213 decisions
+"awaiting review" there (issue 11). They are listed here by run, with the candidates named (the
+patient header from the stored input), and a screener promotes the ones a specialist should see
+(eligibility/audit/promotion.py). Every list is a query over the worklist index, paged in the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from eligibility.audit.worklist_index import TABLE
+from eligibility.decision import OUTCOMES
+from eligibility.web.worklist import (
+    PAGE_SIZE,
+    Filters,
+    Page,
+    Row,
+    conditions,
+    count,
+    outcome_counts,
+    page_of,
+    page_rows,
+    row_of,
+)
+
+__all__ = ["CSV_COLUMNS", "Run", "RunPage", "Runs", "load_run", "load_runs", "run_csv_lines", "run_exists"]
+
+_C = TABLE.c
+RUN_PAGE_SIZE: Final = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: str
+    started_at: str  # the first chunk's recording time
+    finished_at: str  # the last chunk's
+    actor: str
+    decisions: int
+    promoted: int
+    outcome_counts: list[tuple[str, int]]
+
+
+@dataclass(slots=True)
+class Runs:
+    runs: list[Run] = field(default_factory=list)
+    page: Page = field(default_factory=lambda: Page(1, RUN_PAGE_SIZE, 0))
+
+
+@dataclass(slots=True)
+class RunPage:
+    run: Run
+    rows: list[Row]
+    page: Page
+    outcome_counts: list[tuple[str, int]]  # under the patient filter, before the outcome filter
+
+
+def _summaries(session: Session, where: list[ColumnElement[bool]], *, limit: int, offset: int) -> list[Run]:
+    promoted = func.sum(case((_C.promoted_at.is_not(None), 1), else_=0))
+    statement = (
+        select(
+            _C.run_id, func.min(_C.recorded_at), func.max(_C.recorded_at), func.min(_C.actor), func.count(), promoted
+        )
+        .where(_C.run_id.is_not(None), *where)
+        .group_by(_C.run_id)
+        .order_by(func.max(_C.seq).desc())  # the newest run first
+        .limit(limit)
+        .offset(offset)
+    )
+    found = session.execute(statement).all()
+    ids = [row[0] for row in found]
+    by_outcome: dict[str, dict[str, int]] = {run_id: {} for run_id in ids}
+    if ids:
+        counted = select(_C.run_id, _C.outcome, func.count()).where(_C.run_id.in_(ids)).group_by(_C.run_id, _C.outcome)
+        for run_id, outcome, n in session.execute(counted):
+            by_outcome[run_id][outcome] = int(n)
+    return [
+        Run(
+            run_id=run_id,
+            started_at=started,
+            finished_at=finished,
+            actor=actor,
+            decisions=int(n),
+            promoted=int(promoted_n or 0),
+            outcome_counts=[(outcome, by_outcome[run_id].get(outcome, 0)) for outcome in OUTCOMES],
+        )
+        for run_id, started, finished, actor, n, promoted_n in found
+    ]
+
+
+def run_exists(session: Session, run_id: str) -> bool:
+    return session.execute(select(_C.seq).where(_C.run_id == run_id).limit(1)).first() is not None
+
+
+def load_runs(session: Session, *, page: int = 1, size: int = RUN_PAGE_SIZE) -> Runs:
+    """Page `page` of the screening runs, newest first."""
+    runs = select(func.count(func.distinct(_C.run_id))).where(_C.run_id.is_not(None))
+    total = int(session.execute(runs).scalar_one())
+    shown = page_of(page, total, size)
+    return Runs(runs=_summaries(session, [], limit=shown.size, offset=shown.offset), page=shown)
+
+
+def load_run(
+    session: Session, run_id: str, filters: Filters, *, page: int = 1, size: int = PAGE_SIZE
+) -> RunPage | None:
+    """Page `page` of one run's decisions that `filters` select (review state ignored); None: no such run."""
+    found = _summaries(session, [_C.run_id == run_id], limit=1, offset=0)
+    if not found:
+        return None
+    filters = Filters(outcome=filters.outcome, stage=filters.stage, patient=filters.patient, state="all")
+    scope = [_C.run_id == run_id]
+    where = scope + conditions(filters)
+    shown = page_of(page, count(session, where), size)
+    return RunPage(
+        run=found[0],
+        rows=page_rows(session, where, shown),
+        page=shown,
+        outcome_counts=outcome_counts(session, scope + conditions(filters, with_outcome=False)),
+    )
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+CSV_COLUMNS: Final = (
+    "decision_id", "recorded_at", "patient_ref", "patient_name", "mrn", "birth_date", "sex",
+    "outcome", "stage", "label_status", "promoted_by", "promoted_at", "review",
+)  # fmt: skip
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: str | None) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe (as reports/render.py's
+    CSV does); a name or MRN comes from the submitted record, so it is untrusted text."""
+    text = value or ""
+    if text.startswith(_FORMULA_START):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def run_csv_lines(session: Session, run_id: str, *, batch: int = 2000) -> Iterator[str]:
+    """Every decision of the run as CSV lines (header first), oldest first, streamed from the index."""
+    yield _csv_line(list(CSV_COLUMNS))
+    statement = select(TABLE).where(_C.run_id == run_id).order_by(_C.seq)
+    for values in session.execute(statement, execution_options={"yield_per": batch}):
+        row = row_of(values)
+        header = row.patient
+        cells: list[Any] = [
+            row.decision_id, row.recorded_at, row.patient_ref,
+            header.name if header else None, header.mrn if header else None,
+            header.birth_date if header else None, header.sex if header else None,
+            row.outcome, row.stage, row.label_status, row.promoted_by, row.promoted_at, row.reviewed_as,
+        ]  # fmt: skip
+        yield _csv_line([_inert(cell) for cell in cells])
