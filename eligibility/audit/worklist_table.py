@@ -38,8 +38,8 @@ class WorklistEntry(SQLModel, table=True):
         # A screening run's decisions, newest first, and by outcome (also its counts).
         Index("ix_audit_worklist_run", "run_id", "outcome", "seq"),
         Index("ix_audit_worklist_run_seq", "run_id", "seq"),
-        # A referrer's own decisions.
-        Index("ix_audit_worklist_actor", "actor", "seq"),
+        # A referrer's own decisions, and the referrer choices (a skip scan over the names).
+        Index("ix_audit_worklist_actor", "queued", "actor", "seq"),
     )
 
     seq: int = Field(sa_column=Column(SEQ_TYPE, primary_key=True, autoincrement=False))

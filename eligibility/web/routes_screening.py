@@ -23,7 +23,7 @@ from eligibility.audit.promotion import append_promotion
 from eligibility.decision import OUTCOMES
 from eligibility.errors import InputError
 from eligibility.web.case import CHANNEL
-from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, render, signed_in
+from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, list_href, render, signed_in
 from eligibility.web.screening import load_run, load_runs, run_csv_lines, run_exists
 from eligibility.web.worklist import Filters
 
@@ -119,6 +119,11 @@ async def promote(
         run_id = await ctx.write(_promote, ctx.session_factory, decision_id, viewer.name)
     except InputError as exc:
         raise PageError(409, "Not promoted", exc.message) from exc
-    page = fields.get("page", "1")
-    back = f"/ui/screening/{run_id}?promoted={decision_id}" + (f"&page={page}" if page.isdigit() else "")
-    return RedirectResponse(back, status_code=303)
+    # Back to the page of the run the screener was on, filters kept (values checked as the page checks them).
+    back = {
+        "outcome": fields.get("outcome") if fields.get("outcome") in OUTCOMES else None,
+        "patient": fields.get("patient", "")[:100] or None,
+        "page": fields.get("page") if fields.get("page", "").isdigit() else None,
+        "promoted": decision_id,
+    }
+    return RedirectResponse(list_href(f"/ui/screening/{run_id}", back), status_code=303)

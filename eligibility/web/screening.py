@@ -19,18 +19,7 @@ from sqlalchemy.orm import Session
 
 from eligibility.audit.worklist_index import TABLE
 from eligibility.decision import OUTCOMES
-from eligibility.web.worklist import (
-    PAGE_SIZE,
-    Filters,
-    Page,
-    Row,
-    conditions,
-    count,
-    outcome_counts,
-    page_of,
-    page_rows,
-    row_of,
-)
+from eligibility.web.worklist import PAGE_SIZE, Filters, Page, Row, page_of, row_of, select_page
 
 __all__ = ["CSV_COLUMNS", "Run", "RunPage", "Runs", "load_run", "load_runs", "run_csv_lines", "run_exists"]
 
@@ -116,15 +105,8 @@ def load_run(
     if not found:
         return None
     filters = Filters(outcome=filters.outcome, stage=filters.stage, patient=filters.patient, state="all")
-    scope = [_C.run_id == run_id]
-    where = scope + conditions(filters)
-    shown = page_of(page, count(session, where), size)
-    return RunPage(
-        run=found[0],
-        rows=page_rows(session, where, shown),
-        page=shown,
-        outcome_counts=outcome_counts(session, scope + conditions(filters, with_outcome=False)),
-    )
+    selection = select_page(session, [_C.run_id == run_id], filters, page=page, size=size)
+    return RunPage(run=found[0], rows=selection.rows, page=selection.page, outcome_counts=selection.outcome_counts)
 
 
 # --- CSV -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ costs the same whether the trail holds a hundred decisions or a 100,000-patient 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -28,6 +29,7 @@ __all__ = [
     "Filters",
     "Page",
     "Row",
+    "Selection",
     "Worklist",
     "conditions",
     "count",
@@ -35,7 +37,9 @@ __all__ = [
     "outcome_counts",
     "page_of",
     "page_rows",
+    "queue_referrers",
     "row_of",
+    "select_page",
 ]
 
 PAGE_SIZE = 50
@@ -111,7 +115,7 @@ class Worklist:
     rows: list[Row] = field(default_factory=list)
     outcome_counts: list[tuple[str, int]] = field(default_factory=list)  # every outcome, before the outcome filter
     referrers: list[str] = field(default_factory=list)  # for the referrer filter's choices
-    total: int = 0  # decisions in the queue before any filter
+    empty: bool = True  # the queue holds no decision at all (before any filter)
     page: Page = field(default_factory=lambda: Page(1, PAGE_SIZE, 0))
 
 
@@ -170,12 +174,67 @@ def count(session: Session, where: list[ColumnElement[bool]]) -> int:
 def outcome_counts(session: Session, where: list[ColumnElement[bool]]) -> list[tuple[str, int]]:
     grouped = select(_C.outcome, func.count()).where(*where).group_by(_C.outcome)
     found: dict[str, int] = {outcome: int(n) for outcome, n in session.execute(grouped)}
-    return [(outcome, int(found.get(outcome, 0))) for outcome in OUTCOMES]
+    return [(outcome, found.get(outcome, 0)) for outcome in OUTCOMES]
 
 
 def page_rows(session: Session, where: list[ColumnElement[bool]], page: Page) -> list[Row]:
     statement: Select[Any] = select(TABLE).where(*where).order_by(_C.seq.desc()).limit(page.size).offset(page.offset)
     return [row_of(values) for values in session.execute(statement)]
+
+
+# A patient search is a substring match, which no B-tree index serves: each query over it reads every
+# row in scope. It usually matches few rows, so they are found once (seq and outcome) and the counts
+# and the page are taken from them; only a search matching more than this falls back to SQL aggregates.
+_FEW_MATCHES = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    rows: list[Row]
+    page: Page
+    outcome_counts: list[tuple[str, int]]  # before the outcome filter
+
+
+def select_page(
+    session: Session, scope: list[ColumnElement[bool]], filters: Filters, *, page: int, size: int
+) -> Selection:
+    """Page `page` of the rows in `scope` that `filters` select, with the counts per outcome.
+
+    The number of matching rows is read off the counts per outcome (they differ from it only by the
+    outcome filter), so a page costs two queries: the counts and the page's rows."""
+    unfiltered = scope + conditions(filters, with_outcome=False)
+    if filters.patient is not None:
+        hits = session.execute(
+            select(_C.seq, _C.outcome).where(*unfiltered).order_by(_C.seq.desc()).limit(_FEW_MATCHES + 1)
+        ).all()
+        if len(hits) <= _FEW_MATCHES:
+            per_outcome = Counter(str(outcome) for _, outcome in hits)
+            chosen = [int(seq) for seq, outcome in hits if filters.outcome in (None, outcome)]
+            shown = page_of(page, len(chosen), size)
+            wanted = chosen[shown.offset : shown.offset + shown.size]
+            statement = select(TABLE).where(_C.seq.in_(wanted)).order_by(_C.seq.desc())
+            rows = [row_of(values) for values in session.execute(statement)] if wanted else []
+            return Selection(rows, shown, [(outcome, per_outcome.get(outcome, 0)) for outcome in OUTCOMES])
+    counts = outcome_counts(session, unfiltered)
+    matching = dict(counts).get(filters.outcome, 0) if filters.outcome else sum(n for _, n in counts)
+    shown = page_of(page, matching, size)
+    return Selection(page_rows(session, scope + conditions(filters), shown), shown, counts)
+
+
+def queue_referrers(session: Session) -> list[str]:
+    """Who submitted decisions in the review queue, for the filter's choices.
+
+    A "skip scan" over the (queued, actor) index: one index probe per distinct name, instead of
+    reading every queued row as SELECT DISTINCT would (100,000 rows for a handful of names)."""
+    actors = select(_C.actor).where(_C.queued == true())
+    first = actors.with_only_columns(func.min(_C.actor)).scalar_subquery()
+    walk = select(first.label("actor")).cte("referrers", recursive=True)
+    following = (
+        select(func.min(_C.actor)).where(_C.queued == true(), _C.actor > walk.c.actor).scalar_subquery()
+    )
+    walk = walk.union_all(select(following).where(walk.c.actor.is_not(None)))
+    found = session.execute(select(walk.c.actor).where(walk.c.actor.is_not(None))).scalars().all()
+    return [str(actor) for actor in found]
 
 
 def load_worklist(
@@ -184,14 +243,14 @@ def load_worklist(
     """Page `page` of the review queue that `filters` select; `only_referrer` limits it to one
     submitter's decisions (a referrer's view)."""
     scope = _queue(only_referrer)
-    where = scope + conditions(filters)
-    shown = page_of(page, count(session, where), size)
-    referrers = session.execute(select(_C.actor).where(*scope).distinct().order_by(_C.actor)).scalars().all()
+    selection = select_page(session, scope, filters, page=page, size=size)
+    # Only when nothing matches does the page need to know whether the queue is empty altogether.
+    empty = selection.page.total == 0 and session.execute(select(_C.seq).where(*scope).limit(1)).first() is None
     return Worklist(
-        rows=page_rows(session, where, shown),
+        rows=selection.rows,
         # The counts ignore the outcome filter so that they tell the user what each choice would show.
-        outcome_counts=outcome_counts(session, scope + conditions(filters, with_outcome=False)),
-        referrers=list(referrers),
-        total=count(session, scope),
-        page=shown,
+        outcome_counts=selection.outcome_counts,
+        referrers=[only_referrer.name] if only_referrer is not None else queue_referrers(session),
+        empty=empty,
+        page=selection.page,
     )

@@ -25,13 +25,14 @@ RUN_SIZE = 60
 HOSTILE = '=HYPERLINK("http://evil.example/","x")'
 
 
-def _screened_bundle(n: int) -> tuple[bytes, date]:
+def screened_bundle(n: int, name: str | None = None) -> tuple[bytes, date]:
+    """Decision case n % 8's bundle, its Patient renamed (`name`, or "Screened PersonNN") with MRN SCRnnnn."""
     document = orjson.loads(CASES[n % 8].read_bytes())
     bundle = document["bundle"]
     for entry in bundle["entry"]:
         resource = entry["resource"]
         if resource["resourceType"] == "Patient":
-            name = HOSTILE if n == 0 else f"Screened Person{n:02d}"
+            name = name or (HOSTILE if n == 0 else f"Screened Person{n:02d}")
             resource["name"] = [{"text": name}]
             resource["identifier"] = [{"system": "urn:example:mrn", "value": f"SCR{n:04d}"}]
     return orjson.dumps(bundle), date.fromisoformat(document["as_of"])
@@ -43,7 +44,7 @@ def screened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     data = seed(f"sqlite:///{path}", cases=4)
     results = []
     for n in range(RUN_SIZE * 2):  # some cases are rejections by design; keep the first 60 decisions
-        raw, as_of = _screened_bundle(n)
+        raw, as_of = screened_bundle(n)
         result = evaluate_one(raw, as_of=as_of)
         if isinstance(result, Evaluated):
             results.append(result)
@@ -103,9 +104,10 @@ def test_promotion_puts_a_candidate_in_the_queue_and_is_recorded(client: TestCli
     assert f'action="/ui/decisions/{decision_id}/promote"' in page
     refused = client.post(f"/ui/decisions/{decision_id}/promote", data={"csrf": "forged"})
     assert refused.status_code == 403
-    response = client.post(f"/ui/decisions/{decision_id}/promote", data={"csrf": csrf_of(page), "page": "1"})
-    assert response.status_code == 303
-    assert response.headers["location"] == f"/ui/screening/{RUN}?promoted={decision_id}&page=1"
+    form = {"csrf": csrf_of(page), "page": "1", "patient": "SCR0003", "outcome": "MAYBE"}
+    response = client.post(f"/ui/decisions/{decision_id}/promote", data=form)
+    assert response.status_code == 303  # back to the same page and search (an unknown outcome dropped)
+    assert response.headers["location"] == f"/ui/screening/{RUN}?patient=SCR0003&page=1&promoted={decision_id}"
     assert "is now in the" in client.get(response.headers["location"]).text
     queue = client.get("/ui/worklist").text
     assert decision_id in queue and f"screening run {RUN[:8]}</a> by dr.chen" in queue
@@ -154,7 +156,7 @@ def test_the_worklist_pages_in_the_html(tmp_path: Path) -> None:
     data = seed(f"sqlite:///{tmp_path}/many.db", cases=2)
     results = []
     for n in range(60):
-        raw, as_of = _screened_bundle(n % 2)
+        raw, as_of = screened_bundle(n % 2)
         result = evaluate_one(raw, as_of=as_of)
         assert isinstance(result, Evaluated)
         results.append(result)
