@@ -38,6 +38,7 @@ class WorklistEntry(SQLModel, table=True):
         # A screening run's decisions, newest first, and by outcome (also its counts).
         Index("ix_audit_worklist_run", "run_id", "outcome", "seq"),
         Index("ix_audit_worklist_run_seq", "run_id", "seq"),
+        Index("ix_audit_worklist_run_promoted", "run_id", "promoted_at"),  # a run's promoted count
         # A referrer's own decisions, and the referrer choices (a skip scan over the names).
         Index("ix_audit_worklist_actor", "queued", "actor", "seq"),
     )

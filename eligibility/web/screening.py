@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from eligibility.audit.worklist_index import TABLE
@@ -52,36 +52,55 @@ class RunPage:
     outcome_counts: list[tuple[str, int]]  # under the patient filter, before the outcome filter
 
 
-def _summaries(session: Session, where: list[ColumnElement[bool]], *, limit: int, offset: int) -> list[Run]:
-    promoted = func.sum(case((_C.promoted_at.is_not(None), 1), else_=0))
-    statement = (
-        select(
-            _C.run_id, func.min(_C.recorded_at), func.max(_C.recorded_at), func.min(_C.actor), func.count(), promoted
-        )
+def _summaries(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    *,
+    limit: int,
+    offset: int,
+    counted: dict[str, dict[str, int]] | None = None,  # the counts per outcome, when the caller has them
+) -> list[Run]:
+    """The runs `where` selects, newest first. Every query reads an index, not the run's rows: a run of
+    100,000 decisions is summed from (run_id, outcome, seq) and (run_id, promoted_at) entries, and its
+    first and last rows (when, who) are looked up by seq."""
+    bounds = (
+        select(_C.run_id, func.min(_C.seq), func.max(_C.seq))
         .where(_C.run_id.is_not(None), *where)
         .group_by(_C.run_id)
         .order_by(func.max(_C.seq).desc())  # the newest run first
         .limit(limit)
         .offset(offset)
     )
-    found = session.execute(statement).all()
-    ids = [row[0] for row in found]
+    found = [(str(run_id), int(first), int(last)) for run_id, first, last in session.execute(bounds)]
+    if not found:
+        return []
+    ids = [run_id for run_id, _, _ in found]
     by_outcome: dict[str, dict[str, int]] = {run_id: {} for run_id in ids}
-    if ids:
-        counted = select(_C.run_id, _C.outcome, func.count()).where(_C.run_id.in_(ids)).group_by(_C.run_id, _C.outcome)
-        for run_id, outcome, n in session.execute(counted):
+    if counted is not None:
+        by_outcome.update(counted)
+    else:
+        grouped = select(_C.run_id, _C.outcome, func.count()).where(_C.run_id.in_(ids))
+        for run_id, outcome, n in session.execute(grouped.group_by(_C.run_id, _C.outcome)):
             by_outcome[run_id][outcome] = int(n)
+    promoted_rows = (
+        select(_C.run_id, func.count())
+        .where(_C.run_id.in_(ids), _C.promoted_at.is_not(None))
+        .group_by(_C.run_id)
+    )
+    promoted: dict[str, int] = {str(run_id): int(n) for run_id, n in session.execute(promoted_rows)}
+    ends = select(_C.seq, _C.recorded_at, _C.actor).where(_C.seq.in_([s for _, a, b in found for s in (a, b)]))
+    at = {int(seq): (str(recorded_at), str(actor)) for seq, recorded_at, actor in session.execute(ends)}
     return [
         Run(
             run_id=run_id,
-            started_at=started,
-            finished_at=finished,
-            actor=actor,
-            decisions=int(n),
-            promoted=int(promoted_n or 0),
+            started_at=at[first][0],
+            finished_at=at[last][0],
+            actor=at[first][1],
+            decisions=sum(by_outcome[run_id].values()),
+            promoted=promoted.get(run_id, 0),
             outcome_counts=[(outcome, by_outcome[run_id].get(outcome, 0)) for outcome in OUTCOMES],
         )
-        for run_id, started, finished, actor, n, promoted_n in found
+        for run_id, first, last in found
     ]
 
 
@@ -101,11 +120,14 @@ def load_run(
     session: Session, run_id: str, filters: Filters, *, page: int = 1, size: int = PAGE_SIZE
 ) -> RunPage | None:
     """Page `page` of one run's decisions that `filters` select (review state ignored); None: no such run."""
-    found = _summaries(session, [_C.run_id == run_id], limit=1, offset=0)
-    if not found:
-        return None
     filters = Filters(outcome=filters.outcome, stage=filters.stage, patient=filters.patient, state="all")
     selection = select_page(session, [_C.run_id == run_id], filters, page=page, size=size)
+    # Without a patient or stage filter the page's counts are the run's: not counted a second time.
+    whole_run = filters.patient is None and filters.stage is None
+    counted = {run_id: dict(selection.outcome_counts)} if whole_run else None
+    found = _summaries(session, [_C.run_id == run_id], limit=1, offset=0, counted=counted)
+    if not found:
+        return None
     return RunPage(run=found[0], rows=selection.rows, page=selection.page, outcome_counts=selection.outcome_counts)
 
 

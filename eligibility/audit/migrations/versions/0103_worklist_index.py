@@ -29,6 +29,7 @@ INDEXES = {
     "ix_audit_worklist_queue_all": ["queued", "seq"],
     "ix_audit_worklist_run": ["run_id", "outcome", "seq"],
     "ix_audit_worklist_run_seq": ["run_id", "seq"],
+    "ix_audit_worklist_run_promoted": ["run_id", "promoted_at"],
     "ix_audit_worklist_actor": ["queued", "actor", "seq"],
 }
 
