@@ -114,3 +114,26 @@ def test_export_filters_by_time_range(trail: tuple[Engine, str], tmp_path: Path)
     assert result.counts["Provenance.ndjson"] == 0
     assert [r["seq"] for r in lines(tmp_path / "audit-records.ndjson")] == [3, 4]
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_promotion_exports_as_an_audit_event_naming_the_patient(engine: Engine, tmp_path: Path) -> None:
+    from eligibility.audit.promotion import append_promotion
+
+    factory = factory_for(engine)
+    result = service.evaluate_one(bundle("esi-no-outcome"), as_of=AS_OF)
+    (decision,) = service.record_batch(
+        [result], actor="batch", channel="batch", run_id="run-1", session_factory=factory
+    )
+    with Session(engine) as session:
+        append_promotion(session, decision_id=decision.decision_id, promoter="dr.jones", channel="web")
+        session.commit()
+    with read_session(engine) as session:
+        export(session, directory=tmp_path, formats=["fhir"])
+    event = lines(tmp_path / "AuditEvent.ndjson")[-1]
+    assert orjson.loads(AuditEvent.model_validate(event).model_dump_json()) == event
+    assert (event["type"]["code"], [s["code"] for s in event["subtype"]], event["action"]) == (  # type: ignore[index,union-attr]
+        "110110", ["promotion"], "U"
+    )  # fmt: skip
+    whats = [entity.get("what", {}) for entity in event["entity"]]  # type: ignore[union-attr]
+    assert any(str(w.get("reference", "")).startswith("Patient/") for w in whats)
+    assert [a["who"]["display"] for a in event["agent"] if a["requestor"]] == ["dr.jones"]  # type: ignore[union-attr,index]
