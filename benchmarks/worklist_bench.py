@@ -19,7 +19,8 @@ the counts per outcome, the page's rows, the referrers; on PostgreSQL after a VA
 index table, as autovacuum does after a bulk load): the worklist's first page, a deep page,
 an outcome filter, a patient search (by name: a substring, so no index helps), a referrer's own view;
 the screening runs list, a run's first and last page, its outcome filter and patient search; and the
-whole run as CSV (not a page; for scale). For reference, "read all": reading and parsing every
+whole run as CSV (not a page; for scale); then whole pages over HTTP through the app (in-process
+ASGI client: the session check, the queries and the template). For reference, "read all": reading and parsing every
 decision record, which is what the worklist did for each page before the index.
 
 PostgreSQL is the server at DRG_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
@@ -62,7 +63,8 @@ from eligibility.web.worklist import Filters, load_worklist
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_BUNDLE = ROOT / "tests" / "audit" / "fixtures" / "crps-foot-eligible.json"
 POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SIGNER = Signer(key=b"benchmark-key-0123456789abcdef0123", every=1000)
+KEY = b"benchmark-key-0123456789abcdef0123"
+SIGNER = Signer(key=KEY, every=1000)
 TARGET_MS = 300.0
 CHUNK = 5000
 RUN_ID = "b3d0c6a2-8f14-4e55-9c1e-2a7b5d9e0f31"
@@ -229,6 +231,64 @@ def measure(engine: Engine, repeat: int, *, with_run: bool) -> list[tuple[str, f
     return results
 
 
+class _NoEvaluator:
+    """The pages never evaluate: no pool of rule workers for the HTTP timings."""
+
+    async def evaluate(self, raw: bytes, *, as_of: date, policy: str | None = None) -> object:
+        raise AssertionError("the worklist benchmark does not evaluate")
+
+    def close(self) -> None:
+        return None
+
+
+def http_pages(engine: Engine, repeat: int, *, with_run: bool) -> list[tuple[str, float]]:
+    """Whole pages through the app (session check, queries, template), as a browser gets them."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from eligibility.api.app import create_app
+    from eligibility.api.users import add_user
+    from eligibility.settings import get_settings
+
+    # The server's start-up checks and its appends (the login) read the process's settings: the
+    # benchmark's key, and a witness of its own in a temporary directory (adopted from the checkpoints).
+    witness = Path(tempfile.mkdtemp(prefix="worklist-bench-witness-")) / "trail.witness.jsonl"
+    os.environ.update(
+        DRG_ELIGIBILITY_ENVIRONMENT="test",
+        DRG_ELIGIBILITY_AUDIT_HMAC_KEY=KEY.decode(),
+        DRG_ELIGIBILITY_AUDIT_WITNESS_PATH=str(witness),
+    )
+    get_settings.cache_clear()
+    with Session(engine) as session:
+        token = add_user(session, name="bench.specialist", role=Role.SPECIALIST, actor="bench", channel="cli")
+        session.commit()
+    app = create_app(get_settings(), session_factory=lambda: Session(engine), evaluator=_NoEvaluator())  # type: ignore[arg-type]
+    paths = [("HTTP: /ui/worklist", "/ui/worklist"), ("HTTP: /ui/worklist?state=all&patient=whitfield",
+             "/ui/worklist?state=all&patient=whitfield")]  # fmt: skip
+    if with_run:
+        with read_session(engine) as session:
+            run = load_run(session, RUN_ID, Filters())
+            last = run.page.pages if run is not None else 1
+        paths += [("HTTP: /ui/screening", "/ui/screening"), (f"HTTP: /ui/screening/{RUN_ID[:8]}…?page={last}",
+                  f"/ui/screening/{RUN_ID}?page={last}")]  # fmt: skip
+    results = []
+    with TestClient(app, base_url="http://testserver", follow_redirects=False) as client:
+        form = client.get("/ui/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None
+        signed_in = client.post("/ui/login", data={"token": token, "csrf": csrf[1], "next": "/ui/worklist"})
+        assert signed_in.status_code == 303, signed_in.text
+        for label, path in paths:
+
+            def get(path: str = path) -> None:
+                response = client.get(path)
+                assert response.status_code == 200, response.text[:500]
+
+            results.append((label, median_ms(get, repeat)))
+    return results
+
+
 @contextmanager
 def sqlite_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="worklist-bench-") as directory:
@@ -296,6 +356,7 @@ def main() -> None:
                     print(f"\n{label}, {args.decisions:,} decisions ({what}; a third of the point-of-care reviewed)")
                     print(f"filled in {seconds:.1f} s ({args.decisions / seconds:,.0f} decisions/s, index included)")
                     results = measure(engine, args.repeat, with_run=scenario == "screening")
+                    results += http_pages(engine, args.repeat, with_run=scenario == "screening")
                 finally:
                     engine.dispose()
                     guard.forget_known_heads()  # the next trail reuses the URL, empty again
