@@ -119,8 +119,12 @@ def promotion_values(*, created_at: str, actor: str) -> dict[str, Any]:
     return {"queued": True, "promoted_at": created_at, "promoted_by": actor}
 
 
-def index_appended(session: Session, rows: Sequence[Mapping[str, Any]], payloads: Sequence[Mapping[str, Any]],
-                   bodies: Mapping[str, bytes]) -> None:  # fmt: skip
+def index_appended(
+    session: Session,
+    rows: Sequence[Mapping[str, Any]],
+    payloads: Sequence[Mapping[str, Any]],
+    bodies: Mapping[str, bytes],
+) -> None:
     """Index the records just inserted (`rows` as inserted, with their payloads before canonical JSON)."""
     new_rows: list[dict[str, Any]] = []
     for row, payload in zip(rows, payloads, strict=True):
