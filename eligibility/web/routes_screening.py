@@ -101,6 +101,8 @@ async def run_csv(
 def _promote(factory: SessionFactory, decision_id: str, promoter: str) -> str:
     """Record the promotion; returns the run the decision belongs to (the page to go back to)."""
     with factory() as session:
+        if store.get_decision_record(session, decision_id) is None:
+            raise PageError(404, "No such decision", f"There is no decision {decision_id} in the audit trail.")
         record = append_promotion(session, decision_id=decision_id, promoter=promoter, channel=CHANNEL)
         session.commit()
         return str(record.data()["run"])

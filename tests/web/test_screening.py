@@ -113,6 +113,7 @@ def test_promotion_puts_a_candidate_in_the_queue_and_is_recorded(client: TestCli
     assert decision_id in queue and f"screening run {RUN[:8]}</a> by dr.chen" in queue
     again = client.post(f"/ui/decisions/{decision_id}/promote", data={"csrf": csrf_of(page)})
     assert again.status_code == 409 and "was promoted to review by dr.chen" in again.text
+    assert client.post("/ui/decisions/no-such-decision/promote", data={"csrf": csrf_of(page)}).status_code == 404
     point_of_care = screened.decisions["example"]
     assert client.post(f"/ui/decisions/{point_of_care}/promote", data={"csrf": csrf_of(page)}).status_code == 409
     with screened.session() as session:
@@ -147,6 +148,7 @@ def test_the_run_csv_names_candidates_escapes_formulas_and_is_recorded(client: T
             if r.data()["purpose"] == "screening-export"
         ]  # fmt: skip
     assert {"run": RUN, "format": "csv"} in exports
+    assert client.get("/ui/screening/no-such-run/decisions.csv").status_code == 404
 
 
 def test_the_worklist_pages_in_the_html(tmp_path: Path) -> None:
