@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from eligibility.audit.worklist_index import TABLE
 from eligibility.decision import OUTCOMES
-from eligibility.web.worklist import PAGE_SIZE, Filters, Page, Row, page_of, row_of, select_page
+from eligibility.web.worklist import PAGE_SIZE, Filters, Page, Row, distinct_values, page_of, row_of, select_page
 
 __all__ = ["CSV_COLUMNS", "Run", "RunPage", "Runs", "load_run", "load_runs", "run_csv_lines", "run_exists"]
 
@@ -52,26 +52,37 @@ class RunPage:
     outcome_counts: list[tuple[str, int]]  # under the patient filter, before the outcome filter
 
 
-def _summaries(
-    session: Session,
-    where: list[ColumnElement[bool]],
-    *,
-    limit: int,
-    offset: int,
-    counted: dict[str, dict[str, int]] | None = None,  # the counts per outcome, when the caller has them
-) -> list[Run]:
-    """The runs `where` selects, newest first. Every query reads an index, not the run's rows: a run of
-    100,000 decisions is summed from (run_id, outcome, seq) and (run_id, promoted_at) entries, and its
-    first and last rows (when, who) are looked up by seq."""
+def _newest_runs(session: Session, *, limit: int, offset: int) -> list[tuple[str, int, int]]:
+    """(run, first seq, last seq), newest run first: the runs by a skip scan over (run_id, seq), each
+    run's first and last seq by two index probes, so no run's rows are read."""
+    runs = distinct_values("runs", _C.run_id, [])
+    run_id = runs.c.value
+    first_seq = select(func.min(_C.seq)).where(_C.run_id == run_id).scalar_subquery()
+    last_seq = select(func.max(_C.seq)).where(_C.run_id == run_id).scalar_subquery()
     bounds = (
-        select(_C.run_id, func.min(_C.seq), func.max(_C.seq))
-        .where(_C.run_id.is_not(None), *where)
-        .group_by(_C.run_id)
-        .order_by(func.max(_C.seq).desc())  # the newest run first
+        select(run_id, first_seq, last_seq)
+        .where(run_id.is_not(None))
+        .order_by(last_seq.desc())
         .limit(limit)
         .offset(offset)
     )
-    found = [(str(run_id), int(first), int(last)) for run_id, first, last in session.execute(bounds)]
+    return [(str(run), int(first), int(last)) for run, first, last in session.execute(bounds)]
+
+
+def _one_run(session: Session, run_id: str) -> list[tuple[str, int, int]]:
+    first, last = session.execute(select(func.min(_C.seq), func.max(_C.seq)).where(_C.run_id == run_id)).one()
+    return [] if first is None else [(run_id, int(first), int(last))]
+
+
+def _summaries(
+    session: Session,
+    found: list[tuple[str, int, int]],
+    *,
+    counted: dict[str, dict[str, int]] | None = None,  # the counts per outcome, when the caller has them
+) -> list[Run]:
+    """The runs' summaries, from indexes rather than the runs' rows: the counts per outcome from
+    (run_id, outcome, seq), the promoted count from (run_id, promoted_at), when and who from the
+    first and last rows, looked up by seq."""
     if not found:
         return []
     ids = [run_id for run_id, _, _ in found]
@@ -110,10 +121,10 @@ def run_exists(session: Session, run_id: str) -> bool:
 
 def load_runs(session: Session, *, page: int = 1, size: int = RUN_PAGE_SIZE) -> Runs:
     """Page `page` of the screening runs, newest first."""
-    runs = select(func.count(func.distinct(_C.run_id))).where(_C.run_id.is_not(None))
-    total = int(session.execute(runs).scalar_one())
+    walk = distinct_values("runs", _C.run_id, [])
+    total = int(session.execute(select(func.count()).select_from(walk).where(walk.c.value.is_not(None))).scalar_one())
     shown = page_of(page, total, size)
-    return Runs(runs=_summaries(session, [], limit=shown.size, offset=shown.offset), page=shown)
+    return Runs(runs=_summaries(session, _newest_runs(session, limit=shown.size, offset=shown.offset)), page=shown)
 
 
 def load_run(
@@ -125,7 +136,7 @@ def load_run(
     # Without a patient or stage filter the page's counts are the run's: not counted a second time.
     whole_run = filters.patient is None and filters.stage is None
     counted = {run_id: dict(selection.outcome_counts)} if whole_run else None
-    found = _summaries(session, [_C.run_id == run_id], limit=1, offset=0, counted=counted)
+    found = _summaries(session, _one_run(session, run_id), counted=counted)
     if not found:
         return None
     return RunPage(run=found[0], rows=selection.rows, page=selection.page, outcome_counts=selection.outcome_counts)
