@@ -56,7 +56,7 @@ from eligibility.audit.database import make_engine, read_session
 from eligibility.audit.migrate import upgrade
 from eligibility.audit.models import KIND_DECISION, KIND_REVIEW
 from eligibility.decision import Decision, PatientRef
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 from eligibility.web.screening import load_run, load_runs, run_csv_lines
 from eligibility.web.worklist import Filters, load_worklist
 
@@ -247,8 +247,8 @@ def http_pages(engine: Engine, repeat: int, *, with_run: bool) -> list[tuple[str
 
     from fastapi.testclient import TestClient
 
-    from eligibility.api.app import create_app
     from eligibility.api.users import add_user
+    from eligibility.app import create_app
     from eligibility.settings import get_settings
 
     # The server's start-up checks and its appends (the login) read the process's settings: the

@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from eligibility.cli_support import EXIT_USAGE
-from eligibility.cli_support import audit_engine_or_exit as _engine
-from eligibility.cli_support import fail as _fail
+from eligibility.commands.support import EXIT_USAGE
+from eligibility.commands.support import audit_engine_or_exit as _engine
+from eligibility.commands.support import fail as _fail
 
 __all__ = ["promote_command", "reindex_command"]
 
@@ -27,8 +27,8 @@ def reindex_command() -> None:
     """Recompute the worklist index from the audit trail (decisions, reviews, promotions, stored inputs)."""
     from sqlalchemy.orm import Session
 
-    from eligibility.audit.cli import _errors
     from eligibility.audit.worklist_rebuild import check_index, rebuild_index
+    from eligibility.commands.audit import _errors
 
     engine = _engine()
     with _errors(), Session(engine) as session:
@@ -51,10 +51,10 @@ def promote_command(
 
     from eligibility.api.auth import REVIEW
     from eligibility.api.users import active_user
-    from eligibility.audit.cli import _errors
     from eligibility.audit.database import read_session
     from eligibility.audit.ids import resolve_decision_id
     from eligibility.audit.promotion import append_promotion
+    from eligibility.commands.audit import _errors
 
     engine = _engine()
     with _errors():

@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.table import Table
 
 from eligibility.audit.cli_worklist import promote_command, reindex_command
-from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
-from eligibility.cli_support import actor_name as _actor
-from eligibility.cli_support import audit_engine_or_exit as _engine
-from eligibility.cli_support import fail as _fail
+from eligibility.commands.support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
+from eligibility.commands.support import actor_name as _actor
+from eligibility.commands.support import audit_engine_or_exit as _engine
+from eligibility.commands.support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.review_reasons import REVIEW_REASONS, check_reason
 from eligibility.settings import get_settings
