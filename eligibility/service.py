@@ -42,6 +42,7 @@ __all__ = [
     "read_decision",
     "record_batch",
     "record_review",
+    "record_superseding",
 ]
 
 
@@ -286,3 +287,39 @@ def read_decision(
 
     _write(session_factory, f"a read of decision {decision_id}", write)
     return found[0]
+
+
+def record_superseding(
+    result: Evaluated,
+    *,
+    provenance: dict[str, object],
+    actor: str,
+    channel: str,
+    session_factory: SessionFactory | None = None,
+) -> Decision:
+    """A decision made from a referrer's answers, recorded with where it came from (`provenance`: the
+    decision it supersedes, the QuestionnaireResponse, who answered), and an "answered" record on the
+    superseded decision naming the new one; one transaction, committed before the decision is released."""
+    superseded = str(provenance["supersedes"])
+    pending = store.PendingAppend()
+    pending.add_decision(
+        result.decision, result.canonical, actor=actor, channel=channel, record=result.record,
+        context={"answers": provenance},
+    )
+
+    def write(session: Session) -> None:
+        pending.append_to(session)
+        store.append_access(
+            session,
+            actor=actor,
+            channel=channel,
+            purpose="answered",
+            decision_id=superseded,
+            query={
+                "superseded_by": result.decision.decision_id,
+                "questionnaire_response": provenance["questionnaire_response"],
+            },
+        )
+
+    _write(session_factory, f"decision {result.decision.decision_id} (from answers to {superseded})", write)
+    return result.decision

@@ -232,6 +232,7 @@ def _decision_record(
     actor: str,
     channel: str,
     record: Mapping[str, object] | None = None,
+    context: Mapping[str, object] | None = None,
 ) -> NewRecord:
     input_sha256 = sha256_hex(canonical_input)
     if decision.input_sha256 != input_sha256:
@@ -246,7 +247,8 @@ def _decision_record(
         decision_id=decision.decision_id,
         patient_ref=decision.patient.reference,
         input_sha256=input_sha256,
-        payload={"decision": decision.to_json_dict() if record is None else record},
+        # `context`: where the decision came from beyond its input (a superseding decision's `answers`).
+        payload={"decision": decision.to_json_dict() if record is None else record, **(context or {})},
     )
 
 
@@ -293,8 +295,11 @@ class PendingAppend:
         actor: str,
         channel: str,
         record: Mapping[str, object] | None = None,  # decision.to_json_dict(), when the caller has it already
+        context: Mapping[str, object] | None = None,
     ) -> None:
-        self.records.append(_decision_record(decision, canonical_input, actor=actor, channel=channel, record=record))
+        self.records.append(
+            _decision_record(decision, canonical_input, actor=actor, channel=channel, record=record, context=context)
+        )
         self.inputs.append(canonical_input)
 
     def add_rejection(

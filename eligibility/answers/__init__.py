@@ -1,0 +1,16 @@
+"""Closing the loop with the referrer: a decision's open questions as an SDC Questionnaire, the answers
+(QuestionnaireResponse) checked against it, extracted into the FHIR resources the policy reads, and a new
+decision that supersedes the old one.
+
+    questionnaire  the Questionnaire built from a decision's data requests (one group per request)
+    responses      checking a QuestionnaireResponse against that Questionnaire; problems name the item
+    extraction     answers -> Observation / Procedure / Condition / MedicationStatement, each derivedFrom the QR
+    redecide       old input + QR + extracted resources -> the input of the superseding decision
+    attribution    "reported by dr.rivera on 2026-12-04 (questionnaire)" on evidence drawn from answers
+
+    q = build_questionnaire(decision, canonical, policy=policy, base_url=base)
+    answers = check_response(q, response, decision=decision)       # raises AnswerError naming the item
+    combined = combined_input(decision, canonical, answers, answered_by="dr.rivera")
+
+The engine is untouched: extracted resources enter the stored input and are read like any record.
+"""
