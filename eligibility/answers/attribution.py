@@ -13,7 +13,7 @@ from typing import Any
 from eligibility.answers.extraction import attribution_text
 from eligibility.decision import Decision
 
-__all__ = ["attributed", "provenance_of"]
+__all__ = ["attributed", "attribution_notes", "provenance_of"]
 
 
 def provenance_of(payload: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -41,3 +41,19 @@ def attributed(decision: Decision, provenance: Mapping[str, Any] | None) -> Deci
             reason = f"{reason} (Evidence {words}.)"
         criteria.append(criterion.model_copy(update={"evidence": evidence, "reason": reason}))
     return decision.model_copy(update={"criteria": criteria})
+
+
+def attribution_notes(decision: Decision, provenance: Mapping[str, Any] | None) -> list[str]:
+    """One sentence per criterion that reads evidence from answers, for a GuidanceResponse's notes."""
+    if not provenance:
+        return []
+    words = attribution_text(str(provenance["answered_by"]), str(provenance["answered_on"]))
+    from_answers = set(provenance.get("extracted", []))
+    notes = []
+    for criterion in decision.criteria:
+        refs = [e.reference for e in criterion.evidence if e.reference in from_answers]
+        if refs:
+            notes.append(f"{criterion.id} ({criterion.status}): evidence {', '.join(refs)} {words}.")
+    if not notes:
+        notes.append(f"Answers {words} settled no criterion: {provenance.get('questionnaire_response')}.")
+    return notes

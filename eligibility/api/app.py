@@ -30,6 +30,7 @@ from eligibility.api.context import ApiContext
 from eligibility.api.links import LinkSigner
 from eligibility.api.recording import write_refusal_summaries
 from eligibility.api.refusals import RefusalLimiter
+from eligibility.api.routes_answers import router as answers_router
 from eligibility.api.routes_cds import router as cds_router
 from eligibility.api.routes_decisions import router as decisions_router
 from eligibility.api.routes_fhir import router as fhir_router
@@ -175,6 +176,7 @@ def create_app(
     )
     handlers.install(app)
     app.include_router(fhir_router)
+    app.include_router(answers_router)
     app.include_router(cds_router)
     app.include_router(decisions_router)
     install_web(app)  # the browser pages under /ui (HTML, not in the OpenAPI document)

@@ -19,6 +19,7 @@ __all__ = [
     "local_uuid",
     "module_uri",
     "normalize_base",
+    "questionnaire_url",
 ]
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:drg-eligibility:outbound")
@@ -40,6 +41,11 @@ def local_uuid(decision_id: str, key: str) -> str:
 def guidance_url(base_url: str, decision_id: str) -> str:
     """Where the GuidanceResponse can be read; also its fullUrl and what Tasks cite as their reason."""
     return f"{normalize_base(base_url)}/GuidanceResponse/{decision_id}"
+
+
+def questionnaire_url(base_url: str, decision_id: str) -> str:
+    """The canonical of the decision's open questions (eligibility/answers/questionnaire.py)."""
+    return f"{normalize_base(base_url)}/Questionnaire/q-{decision_id}"
 
 
 def module_uri(decision: Decision) -> str:
