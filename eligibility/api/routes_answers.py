@@ -99,7 +99,9 @@ def answers_result(decision: Decision, provenance: dict[str, Any], *, base_url: 
     return result
 
 
-async def redecide(request: Request, target: Target, response: Any, *, actor: str, base_url: str) -> Decision:
+async def redecide(
+    request: Request, target: Target, response: Any, *, actor: str, base_url: str, channel: str | None = None
+) -> Decision:
     """Check, extract, evaluate in a worker under the old decision's policy and as_of, record; raises the
     AnswerError (an InputError) of a bad response, for the caller to record as a rejection."""
     ctx = context_of(request)
@@ -125,7 +127,7 @@ async def redecide(request: Request, target: Target, response: Any, *, actor: st
         result,
         provenance=combined.provenance,
         actor=actor,
-        channel=channel_of(request),
+        channel=channel or channel_of(request),
         session_factory=ctx.session_factory,
     )
     request.state.audited = True

@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from eligibility.web.answers import router as answers_router
 from eligibility.web.routes import router
 
 __all__ = ["STATIC", "install", "router"]
@@ -21,4 +22,5 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI) -> None:
     # The static mount goes first: the router's catch-all 404 page would otherwise shadow it.
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+    app.include_router(answers_router)  # before the pages' catch-all 404
     app.include_router(router)

@@ -53,6 +53,7 @@ class Row:
     label_status: str
     reviewed_as: str | None  # the latest review: "accept" or "override → OUTCOME"
     patient: PatientHeader | None = None  # from the stored input, for people (never stored apart)
+    answered: bool = False  # made from a referrer's answers to an earlier decision's questions ("answered, re-decided")
 
 
 @dataclass(slots=True)
@@ -125,7 +126,8 @@ def load_worklist(session: Session, filters: Filters, *, only_referrer: Principa
             decisions.append(record)
     all_rows = []
     for record in decisions:
-        decision = record.data()["decision"]
+        data = record.data()
+        decision = data["decision"]
         all_rows.append(
             Row(
                 decision_id=str(record.decision_id),
@@ -137,6 +139,7 @@ def load_worklist(session: Session, filters: Filters, *, only_referrer: Principa
                 label_status=decision["label_status"],
                 reviewed_as=latest_review.get(str(record.decision_id)),
                 patient=_header(session, record.input_sha256),
+                answered="answers" in data,
             )
         )
     all_rows.reverse()  # newest first: chain order is recording order

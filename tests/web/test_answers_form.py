@@ -1,0 +1,65 @@
+"""The referrer's answers form: rendered from the Questionnaire, messages beside the fields, the new decision
+on its case page with what changed, the worklist marker; only the submitting referrer answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from eligibility.audit.store import iter_records
+from tests.web.answering import app_for, seed_unknown
+from tests.web.conftest import csrf_of, login
+
+
+def test_a_referrer_answers_in_the_form_and_gets_a_new_explained_decision(tmp_path: Path) -> None:
+    seeded, old = seed_unknown(tmp_path / "answers.db")
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["dr.rivera"])
+        case = client.get(f"/ui/decisions/{old}")
+        assert 'id="answer-link"' in case.text
+        form = client.get(f"/ui/decisions/{old}/answers")
+        assert form.status_code == 200
+        assert 'name="pain_severity.0.score"' in form.text and 'type="number"' in form.text
+        assert "<script" not in form.text  # server-side HTML, no framework JS
+        csrf = csrf_of(form.text)
+
+        bad = client.post(
+            f"/ui/decisions/{old}/answers",
+            data={"csrf": csrf, "pain_severity.0.score": "11", "pain_severity.0.date": "2026-05-20"},
+        )
+        assert bad.status_code == 400
+        message = re.search(r'<p class="field-error" id="f-pain_severity-0-score-err"[^>]*>([^<]+)</p>', bad.text)
+        assert message and "outside 0-10" in message[1]
+        with seeded.session() as session:
+            rejections = [r for r in iter_records(session, kinds=["rejection"]) if r.channel == "web"]
+        assert len(rejections) == 1 and rejections[0].actor == "dr.rivera"
+
+        done = client.post(
+            f"/ui/decisions/{old}/answers",
+            data={"csrf": csrf, "pain_severity.0.score": "7", "pain_severity.0.date": "2026-05-20"},
+        )
+        assert done.status_code == 303, done.text
+        new_page = client.get(done.headers["location"])
+        assert new_page.status_code == 200
+        assert "Answered, re-decided" in new_page.text and old[:8] in new_page.text
+        changes = new_page.text[new_page.text.index('id="changes"') :]
+        assert "pain severity" in changes[:600] and "Unknown" in changes[:600] and "Met" in changes[:600]
+        assert "reported by dr.rivera on " in new_page.text and "(questionnaire)" in new_page.text
+
+        again = client.get(f"/ui/decisions/{old}")
+        assert 'id="superseded-banner"' in again.text and 'id="answer-link"' not in again.text
+        worklist = client.get("/ui/worklist?state=all")
+        assert worklist.text.count("answered, re-decided") == 1
+
+
+def test_only_the_submitting_referrer_answers(tmp_path: Path) -> None:
+    seeded, old = seed_unknown(tmp_path / "answers.db")
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["dr.okafor"])
+        assert client.get(f"/ui/decisions/{old}/answers").status_code == 404
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["dr.chen"])  # a specialist reads the case but does not answer for the referrer
+        assert client.get(f"/ui/decisions/{old}/answers").status_code == 403
+        assert 'id="answer-link"' not in client.get(f"/ui/decisions/{old}").text
