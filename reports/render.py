@@ -57,7 +57,9 @@ _CSV_DECIMALS: Final = 6  # 57.6 rather than 57.60000000000001; shares to a mill
 _FILLS: Final = ("#d9d9d9", "#6f6f6f", "#ffffff", "#a6a6a6")
 _HATCHES: Final = ("", "xx", "..", "//")
 _PERCENT_COLUMNS: Final = frozenset({"share", "override_rate"})
-_HOURS_COLUMNS: Final = frozenset({"hours_to_review", "median_hours_to_review", "p90_hours_to_review"})
+_HOURS_COLUMNS: Final = frozenset(
+    {"hours_to_review", "median_hours_to_review", "p90_hours_to_review", "hours_to_answer", "median_hours_to_answer"}
+)
 
 
 # --- cells ---------------------------------------------------------------------------------------
@@ -154,6 +156,13 @@ _HEADERS: Final = {
     "decided_at": "Decided (UTC)",
     "reviewed_at": "Reviewed (UTC)",
     "hours_to_review": "Hours",
+    "supersedes": "Supersedes",
+    "answered_by": "Answered by",
+    "outcome_before": "Outcome before",
+    "outcome_after": "Outcome after",
+    "requested_at": "Requested (UTC)",
+    "answered_at": "Answered (UTC)",
+    "hours_to_answer": "Hours to answer",
     "criterion": "Criterion",
     "not_met": "not_met",
     "unknown": "unknown",
@@ -223,6 +232,13 @@ def report_tables(report: ComplianceReport) -> list[ReportTable]:
             "No data was requested in this period.",
         ),
         (
+            "completed_by_questionnaire",
+            "Decisions re-made from the referrer's answers (questionnaire): outcome before and after, hours from "
+            "the data request to the answer",
+            report.answered if report.answered is not None else pd.DataFrame(),
+            "No questionnaire was answered in this period.",
+        ),
+        (
             "decision_reads",
             "Who read which decisions (access records naming a decision)",
             report.readers,
@@ -261,6 +277,9 @@ def _headline_rows(report: ComplianceReport) -> list[tuple[str, str, Any]]:
         ("decision_reads", "Reads of decisions", h.decision_reads),
         ("readers", "People who read decisions", h.readers),
         ("trail_queries", "Queries of the audit trail", h.trail_queries),
+        ("answered", "Decisions re-made from questionnaire answers", h.answered),
+        ("completed_by_questionnaire", "Decisions completed by questionnaire", h.completed_by_questionnaire),
+        ("median_hours_to_answer", "Median hours from data request to answer", h.median_hours_to_answer),
     ]
 
 

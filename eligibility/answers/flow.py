@@ -37,7 +37,7 @@ QUESTIONNAIRE_PREFIX = "q-"
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    record: store.StoredRecord
+    record: store.StoredRecord | None  # None only for a decision not (yet) recorded (tests)
     decision: Decision
     canonical: bytes
     policy: Policy
@@ -90,7 +90,7 @@ def prepare_answers(target: Target, response: Any, *, answered_by: str, answered
         response = dict(response)
         response.setdefault("id", str(uuid.uuid4()))
     answers = check_response(target.groups, response, decision=target.decision, base_url=base_url)
-    return combined_input(
+    combined = combined_input(
         target.decision,
         target.canonical,
         answers,
@@ -98,3 +98,7 @@ def prepare_answers(target: Target, response: Any, *, answered_by: str, answered
         answered_on=answered_on,
         questionnaire=target.canonical_url(base_url),
     )
+    # For the compliance report's time from request to answer, without reading the old record back.
+    combined.provenance["requested_at"] = target.record.created_at if target.record is not None else None
+    combined.provenance["outcome_before"] = target.decision.outcome
+    return combined

@@ -59,6 +59,8 @@ _HEADLINE = (  # the dashboard's headline block: ComplianceReport.headline, labe
     ("awaiting_review", "Decisions awaiting review at the period's end"),
     ("median_hours_to_review", "Median hours to first review"),
     ("decision_reads", "Reads of decisions"),
+    ("completed_by_questionnaire", "Decisions completed by questionnaire"),
+    ("median_hours_to_answer", "Median hours from data request to answer"),
 )
 
 

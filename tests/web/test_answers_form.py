@@ -63,3 +63,19 @@ def test_only_the_submitting_referrer_answers(tmp_path: Path) -> None:
         login(client, seeded.tokens["dr.chen"])  # a specialist reads the case but does not answer for the referrer
         assert client.get(f"/ui/decisions/{old}/answers").status_code == 403
         assert 'id="answer-link"' not in client.get(f"/ui/decisions/{old}").text
+
+
+def test_compliance_counts_decisions_completed_by_questionnaire(tmp_path: Path) -> None:
+    seeded, old = seed_unknown(tmp_path / "answers.db")
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["dr.rivera"])
+        csrf = csrf_of(client.get(f"/ui/decisions/{old}/answers").text)
+        fields = {"csrf": csrf, "pain_severity.0.score": "8", "pain_severity.0.date": "2026-05-20"}
+        assert client.post(f"/ui/decisions/{old}/answers", data=fields).status_code == 303
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["ms.ward"])
+        page = client.get("/ui/compliance").text
+        assert "<dt>Decisions completed by questionnaire</dt><dd>1</dd>" in page
+        hours = re.search(r"<dt>Median hours from data request to answer</dt><dd>([0-9.]+)</dd>", page)
+        assert hours and 0 <= float(hours[1]) < 1  # answered seconds after the request, in this test
+        assert 'id="table-completed_by_questionnaire"' in page and "INSUFFICIENT_INFORMATION" in page
