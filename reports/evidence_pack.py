@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eligibility.answers.attribution import attributed
+from eligibility.answers.chain import Supersession, supersession
 from eligibility.audit import store
 from eligibility.audit.chain import chain_link, content_sha256
 from eligibility.audit.checkpoints import Checkpoint, Signer, signer_from_settings
@@ -70,6 +72,7 @@ class EvidencePack:
     reads: list[store.StoredRecord]
     input_status: str  # whether the stored input still matches the decision's input_sha256
     proof: ChainProof
+    chain: Supersession | None = None  # old decision -> answers -> new decision, when answers are involved
 
 
 def _covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
@@ -129,8 +132,11 @@ def load_evidence_pack(session: Session, decision_id: str, *, signer: Signer | N
     if not decisions:
         raise InputError(f"no decision {decision_id!r} in the audit trail", location="decision_id")
     record = decisions[0]
+    decision = Decision.model_validate(record.data()["decision"])
+    chain = supersession(session, record, decision)
     return EvidencePack(
-        decision=Decision.model_validate(record.data()["decision"]),
+        decision=attributed(decision, chain.provenance),  # evidence from answers says who reported it
+        chain=chain,
         record=record,
         reviews=[r for r in history if r.kind == KIND_REVIEW],
         reads=[r for r in history if r.kind == KIND_ACCESS],
@@ -161,6 +167,7 @@ def _context(pack: EvidencePack, generated_at: str, generated_by: str) -> dict[s
         "evidence_text": _evidence_text,
         "reviews": [(r, r.data()) for r in pack.reviews],
         "reads": [(r, r.data()) for r in pack.reads],
+        "chain": pack.chain,
         "generated_at": generated_at,
         "generated_by": generated_by,
     }

@@ -7,6 +7,9 @@ decision that supersedes the old one.
     extraction     answers -> Observation / Procedure / Condition / MedicationStatement, each derivedFrom the QR
     redecide       old input + QR + extracted resources -> the input of the superseding decision
     attribution    "reported by dr.rivera on 2026-12-04 (questionnaire)" on evidence drawn from answers
+    form           the web form's fields <-> a QuestionnaireResponse (the same checks as the API)
+    flow           load a decision and its questions, check answers, build the new input
+    chain          where a decision stands: what it supersedes (and what changed), or its successor
 
     q = build_questionnaire(decision, canonical, policy=policy, base_url=base)
     answers = check_response(q, response, decision=decision)       # raises AnswerError naming the item

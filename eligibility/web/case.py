@@ -15,13 +15,13 @@ import orjson
 from sqlalchemy.orm import Session
 
 from eligibility.answers.attribution import attributed
+from eligibility.answers.chain import Supersession, supersession
 from eligibility.audit import store
 from eligibility.audit.models import KIND_REVIEW
 from eligibility.decision import Decision
 from eligibility.derive.context import Context
 from eligibility.errors import InputError
 from eligibility.policy import load_policy
-from eligibility.web.chain import Supersession, supersession
 from fhir_adapters.patient_header import PatientHeader, patient_header
 from fhir_adapters.pipeline import parse_input
 

@@ -79,3 +79,21 @@ def test_compliance_counts_decisions_completed_by_questionnaire(tmp_path: Path) 
         hours = re.search(r"<dt>Median hours from data request to answer</dt><dd>([0-9.]+)</dd>", page)
         assert hours and 0 <= float(hours[1]) < 1  # answered seconds after the request, in this test
         assert 'id="table-completed_by_questionnaire"' in page and "INSUFFICIENT_INFORMATION" in page
+
+
+def test_the_evidence_pack_shows_the_chain_old_decision_answers_new_decision(tmp_path: Path) -> None:
+    from reports.evidence_pack import evidence_pack_html
+
+    seeded, old = seed_unknown(tmp_path / "answers.db")
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["dr.rivera"])
+        csrf = csrf_of(client.get(f"/ui/decisions/{old}/answers").text)
+        fields = {"csrf": csrf, "pain_severity.0.score": "8", "pain_severity.0.date": "2026-05-20"}
+        new = client.post(f"/ui/decisions/{old}/answers", data=fields).headers["location"].split("/")[-1].split("?")[0]
+    with seeded.session() as session:
+        pack = evidence_pack_html(session, new)
+        before = evidence_pack_html(session, old)
+    assert "Made from the referrer&#39;s answers." in pack or "Made from the referrer's answers." in pack
+    assert old in pack and "QuestionnaireResponse/" in pack and "pain_severity: unknown → <strong>met</strong>" in pack
+    assert "reported by dr.rivera on " in pack
+    assert "Superseded." in before and new in before
