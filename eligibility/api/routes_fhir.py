@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from eligibility.answers.attribution import attributed, attribution_notes, provenance_of
 from eligibility.api.auth import READ, READ_ANY, SUBMIT, Principal, require
 from eligibility.api.context import base_url, context_of
 from eligibility.api.envelope import parse_day, unwrap
@@ -15,6 +16,7 @@ from eligibility.api.limits import JSON_TYPES, NDJSON_TYPES, check_content_type,
 from eligibility.api.recording import evaluate_recorded, read_recorded, relocated
 from eligibility.api.responses import FhirResponse
 from eligibility.api.schemas import error_responses, json_body
+from eligibility.audit import store
 from fhir_adapters.outbound import capability_statement, guidance_response, operation_definition, operation_result
 
 __all__ = ["FHIR_ID", "fhir_base", "router"]
@@ -106,4 +108,11 @@ async def read_guidance(
         read_any=caller.may(READ_ANY),
         reader_since=caller.since,
     )
-    return FhirResponse(guidance_response(decision, base_url=fhir_base(request)))
+    with context_of(request).read_session() as session:
+        record = store.get_decision_record(session, decision_id)
+    provenance = provenance_of(record.data()) if record is not None else None
+    guidance = guidance_response(attributed(decision, provenance), base_url=fhir_base(request))
+    if provenance:  # made from a referrer's answers: say so, and which decision it supersedes
+        notes = [*attribution_notes(decision, provenance), f"Supersedes GuidanceResponse/{provenance['supersedes']}."]
+        guidance["note"] = [*guidance.get("note", []), *({"text": t} for t in notes)]
+    return FhirResponse(guidance)

@@ -160,3 +160,37 @@ def test_every_criterion_that_can_be_unknown_is_covered() -> None:
 
     never_unknown = {"no_active_substance_use_disorder", "no_absolute_contraindication", "no_relative_contraindication"}
     assert {c for _, c, *_ in SETTLED} == set(CRITERIA) - never_unknown | {"trial_response"}
+
+
+def test_every_questionnaire_response_and_extracted_resource_validates_with_the_r4b_models() -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    from tests.answers.support import CASES
+
+    unknown = [p.stem for p in sorted(CASES.glob("*.json")) if '"unknown"' in p.read_text()]
+    built = 0
+    for name in unknown:
+        target = target_of(name)
+        if not target.groups:
+            continue
+        get_fhir_model_class("Questionnaire").model_validate(target.questionnaire(BASE))
+        built += 1
+    assert built >= 15
+    for name, _, met, not_met in SETTLED:
+        target = target_of(name)
+        for fields in (met, not_met):
+            answer = {**response(target, fields), "id": "qr-1"}
+            get_fhir_model_class("QuestionnaireResponse").model_validate(answer)
+            combined = prepare_answers(target, answer, answered_by="dr.rivera", answered_on="2026-06-02", base_url=BASE)
+            for resource in combined.extracted.resources:
+                get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+
+
+def test_not_known_is_never_read_as_no() -> None:
+    target = target_of("048-pt-adequate-no-outcome-unknown")
+    fields = {"failed_physical_therapy.0.outcome": "urn:drg-eligibility:answer|not-known"}
+    combined = prepare_answers(
+        target, response(target, fields), answered_by="dr.rivera", answered_on="2026-06-02", base_url=BASE
+    )
+    assert combined.extracted.resources == []
+    assert redecide(target, combined.raw).criterion("failed_physical_therapy").status == "unknown"

@@ -104,6 +104,10 @@ def test_questionnaire_answers_and_a_new_recorded_decision_that_replays_identica
         )
         assert replay(session, new["decision_id"]).identical
 
+    read = api.http.get(f"/fhir/GuidanceResponse/{new['decision_id']}", headers=api.bearer()).json()
+    notes = " ".join(n["text"] for n in read["note"])
+    assert "reported by dr.referrer on " in notes and f"Supersedes GuidanceResponse/{old['decision_id']}" in notes
+
     again = _post(api, _response(api, old))  # answered once: the questions now belong to the new decision
     assert again.status_code == 400 and new["decision_id"] in again.json()["issue"][0]["diagnostics"]
 
