@@ -40,7 +40,20 @@ def attributed(decision: Decision, provenance: Mapping[str, Any] | None) -> Deci
         if any(e.reference in from_answers for e in criterion.evidence):
             reason = f"{reason} (Evidence {words}.)"
         criteria.append(criterion.model_copy(update={"evidence": evidence, "reason": reason}))
-    return decision.model_copy(update={"criteria": criteria})
+    actions = [
+        action.model_copy(
+            update={
+                "evidence": [
+                    e.model_copy(update={"note": f"{e.note}; {words}" if e.note else words})
+                    if e.reference in from_answers
+                    else e
+                    for e in action.evidence
+                ]
+            }
+        )
+        for action in decision.actions
+    ]
+    return decision.model_copy(update={"criteria": criteria, "actions": actions})
 
 
 def attribution_notes(decision: Decision, provenance: Mapping[str, Any] | None) -> list[str]:
@@ -54,6 +67,11 @@ def attribution_notes(decision: Decision, provenance: Mapping[str, Any] | None) 
         refs = [e.reference for e in criterion.evidence if e.reference in from_answers]
         if refs:
             notes.append(f"{criterion.id} ({criterion.status}): evidence {', '.join(refs)} {words}.")
+    for action in decision.actions:
+        refs = [e.reference for e in action.evidence if e.reference in from_answers]
+        if refs:
+            what = f"{action.kind} ({action.medication})" if action.medication else action.kind
+            notes.append(f"{what}: evidence {', '.join(refs)} {words}.")
     if not notes:
         notes.append(f"Answers {words} settled no criterion: {provenance.get('questionnaire_response')}.")
     return notes
