@@ -300,6 +300,9 @@ def record_superseding(
     """A decision made from a referrer's answers, recorded with where it came from (`provenance`: the
     decision it supersedes, the QuestionnaireResponse, who answered), and an "answered" record on the
     superseded decision naming the new one; one transaction, committed before the decision is released."""
+    from eligibility.answers.flow import successor_of  # only the answer routes need it (CLI start-up)
+    from eligibility.answers.redecide import ANSWERED_PURPOSE
+
     superseded = str(provenance["supersedes"])
     pending = store.PendingAppend()
     pending.add_decision(
@@ -308,12 +311,19 @@ def record_superseding(
     )
 
     def write(session: Session) -> None:
+        # Checked again here, under the write lock: two answers to one decision must not both land.
+        successor = successor_of(session, superseded)
+        if successor is not None:
+            raise InputError(
+                f"decision {superseded} was already answered; its questions now belong to decision {successor}",
+                location="QuestionnaireResponse.questionnaire",
+            )
         pending.append_to(session)
         store.append_access(
             session,
             actor=actor,
             channel=channel,
-            purpose="answered",
+            purpose=ANSWERED_PURPOSE,
             decision_id=superseded,
             query={
                 "superseded_by": result.decision.decision_id,

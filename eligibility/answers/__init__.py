@@ -3,6 +3,7 @@
 decision that supersedes the old one.
 
     questionnaire  the Questionnaire built from a decision's data requests (one group per request)
+    choices        its answer lists: the codes the policy reads (outcomes, smoking status, diagnoses, procedures)
     responses      checking a QuestionnaireResponse against that Questionnaire; problems name the item
     extraction     answers -> Observation / Procedure / Condition / MedicationStatement, each derivedFrom the QR
     redecide       old input + QR + extracted resources -> the input of the superseding decision

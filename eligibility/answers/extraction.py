@@ -13,7 +13,8 @@ import uuid
 from datetime import date
 from typing import Any
 
-from eligibility.answers.questionnaire import CPT, LOINC, PSYCH_CPT, PT_CPT, RXNORM, SNOMED, Group
+from eligibility.answers.choices import CPT, LOINC, PSYCH_CPT, PT_CPT, RXNORM, SNOMED
+from eligibility.answers.questionnaire import Group
 from eligibility.answers.responses import Answers
 
 __all__ = ["DERIVED_FROM", "SOURCE_TAG", "Extracted", "attribution_text", "extract"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eligibility.answers.questionnaire import MEDICATION_SLOTS, Group, Item
+from eligibility.answers.choices import MEDICATION_SLOTS
+from eligibility.answers.questionnaire import Group, Item
 from eligibility.answers.responses import Problem
 
 __all__ = ["field_name", "response_from_fields", "rows_of"]

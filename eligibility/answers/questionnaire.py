@@ -17,77 +17,29 @@ from typing import Any
 
 import orjson
 
+from eligibility.answers.choices import (
+    DIAGNOSIS_CHOICES,
+    INTERVENTION_CHOICES,
+    OUTCOME_CHOICES,
+    RXNORM,
+    SMOKING_CHOICES,
+    SNOMED,
+    STOP_CHOICES,
+)
 from eligibility.decision import Criterion, Decision, Evidence
 from eligibility.policy import Policy
 
 __all__ = [
-    "CPT",
-    "ICD10",
-    "LOINC",
-    "OUTCOME_CHOICES",
-    "RXNORM",
-    "SNOMED",
+    "Group",
     "Item",
     "build_questionnaire",
     "questionnaire_id",
     "questionnaire_items",
 ]
 
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
-CPT = "http://www.ama-assn.org/go/cpt"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 _MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 _MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
-
-# The treatment outcome the issue asks for, as the SNOMED CT codes the policy reads (spec §2).
-OUTCOME_CHOICES: tuple[tuple[str, str, str], ...] = (
-    (SNOMED, "385671000", "Failed (unsuccessful)"),
-    (SNOMED, "385670004", "Partially successful"),
-    (SNOMED, "385669000", "Successful"),
-    ("urn:drg-eligibility:answer", "not-known", "Not known"),
-)
-STOP_CHOICES: tuple[tuple[str, str, str], ...] = (
-    ("urn:drg-eligibility:answer", "ineffective", "Stopped: it did not help"),
-    ("urn:drg-eligibility:answer", "adverse-effect", "Stopped: side effects"),
-    ("urn:drg-eligibility:answer", "still-taking", "Still taking it"),
-)
-# LOINC answer list LL2201-3 for 72166-2 (tobacco smoking status), as the SNOMED CT codes it holds.
-SMOKING_CHOICES: tuple[tuple[str, str, str], ...] = (
-    (SNOMED, "449868002", "Current every day smoker"),
-    (SNOMED, "428041000124106", "Current some day smoker"),
-    (SNOMED, "8517006", "Former smoker"),
-    (SNOMED, "266919005", "Never smoker"),
-    (SNOMED, "77176002", "Smoker, current status unknown"),
-    (SNOMED, "266927001", "Unknown if ever smoked"),
-    (SNOMED, "428071000124103", "Current heavy tobacco smoker"),
-    (SNOMED, "428061000124105", "Current light tobacco smoker"),
-)
-DIAGNOSIS_CHOICES: tuple[tuple[str, str, str], ...] = (
-    (ICD10, "G90.521", "Complex regional pain syndrome I of right lower limb"),
-    (ICD10, "G90.522", "Complex regional pain syndrome I of left lower limb"),
-    (ICD10, "G90.511", "Complex regional pain syndrome I of right upper limb"),
-    (ICD10, "G90.512", "Complex regional pain syndrome I of left upper limb"),
-    (ICD10, "G57.71", "Causalgia of right lower limb"),
-    (ICD10, "G57.72", "Causalgia of left lower limb"),
-    (ICD10, "G89.28", "Other chronic postprocedural pain"),
-    (ICD10, "G89.29", "Other chronic pain"),
-    (ICD10, "B02.29", "Other postherpetic nervous system involvement"),
-    (ICD10, "E11.42", "Type 2 diabetes mellitus with diabetic polyneuropathy"),
-    (ICD10, "G89.11", "Acute pain due to trauma"),
-    (ICD10, "G89.18", "Other acute postprocedural pain"),
-)
-INTERVENTION_CHOICES: tuple[tuple[str, str, str], ...] = (
-    (CPT, "62323", "Lumbar/sacral epidural steroid injection"),
-    (CPT, "64483", "Transforaminal epidural injection, lumbar/sacral"),
-    (CPT, "64450", "Peripheral nerve block"),
-    (CPT, "64520", "Lumbar sympathetic block"),
-)
-PSYCH_CPT = "90791"
-PT_CPT = "97110"
 _REGIONS_SHOWN = ("foot", "knee", "groin", "lower_limb", "hand", "chest", "abdomen", "lower_back", "neck")
-MEDICATION_SLOTS = 3  # blank medication rows a form offers when the record holds none
 _CLASS_IN_REQUEST = re.compile(r"^Record the outcome of (.+?) therapy")
 
 

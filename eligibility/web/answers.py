@@ -10,7 +10,7 @@ Only a referrer who submitted the decision (or an admin) answers it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import orjson
@@ -83,8 +83,6 @@ async def answers_form(
 
 
 def _record_refused(request: Request, problems: list[Problem], raw: bytes, actor: str, as_of: str) -> None:
-    from datetime import date
-
     error = InputError(
         problems[0].message + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
         location=problems[0].location,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from eligibility.answers.choices import ICD10, RXNORM, SNOMED
 from eligibility.answers.flow import prepare_answers
-from eligibility.answers.questionnaire import ICD10, RXNORM, SNOMED
 from tests.answers.support import BASE, redecide, response, target_of
 
 FAILED, SUCCESSFUL = f"{SNOMED}|385671000", f"{SNOMED}|385669000"
