@@ -43,7 +43,9 @@ class Problem:
 class AnswerError(InputError):
     """A QuestionnaireResponse that does not match its Questionnaire; `problems` lists every one found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem] | str, *, location: str | None = None) -> None:
+        if isinstance(problems, str):  # raised like any InputError, with one message
+            problems = [Problem(None, location or "QuestionnaireResponse", problems)]
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"{first.message}{more}", location=first.location)
