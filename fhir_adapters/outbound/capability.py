@@ -47,6 +47,13 @@ def capability_statement(*, base_url: str, software_version: str) -> dict[str, A
                     },
                     {"type": "GuidanceResponse", "interaction": [{"code": "read"}]},
                     {"type": "OperationDefinition", "interaction": [{"code": "read"}]},
+                    # A decision's open questions (q-<decision id>) and the referrer's answers to them.
+                    {
+                        "type": "Questionnaire",
+                        "profile": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire",
+                        "interaction": [{"code": "read"}],
+                    },
+                    {"type": "QuestionnaireResponse", "interaction": [{"code": "create"}]},
                 ],
             }
         ],
