@@ -29,9 +29,9 @@ class InlineEvaluator:
         return None
 
 
-def seed_unknown(path: Path) -> tuple[Seeded, str]:
+def seed_unknown(path: Path, case: str = CASE) -> tuple[Seeded, str]:
     seeded = seed(f"sqlite:///{path}", cases=0, example=False)
-    document = orjson.loads(next(p for p in CASES if p.stem == CASE).read_bytes())
+    document = orjson.loads(next(p for p in CASES if p.stem == case).read_bytes())
     decision = evaluate_and_record(
         orjson.dumps(document["bundle"]),
         as_of=date.fromisoformat(document["as_of"]),

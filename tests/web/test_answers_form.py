@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from eligibility.audit.store import iter_records
@@ -97,3 +98,24 @@ def test_the_evidence_pack_shows_the_chain_old_decision_answers_new_decision(tmp
     assert old in pack and "QuestionnaireResponse/" in pack and "pain_severity: unknown → <strong>met</strong>" in pack
     assert "reported by dr.rivera on " in pack
     assert "Superseded." in before and new in before
+
+
+@pytest.mark.parametrize(
+    ("case", "names"),
+    [
+        ("039-meds-none-on-record", ["failed_medications.0~0.drug", "failed_medications.0~2.start"]),
+        ("048-pt-adequate-no-outcome-unknown", ["failed_physical_therapy.0.outcome"]),
+        ("061-psych-older-than-twelve-months", ["psychological_evaluation.0.done", "psychological_evaluation.0.date"]),
+        ("018-dx-no-pain-diagnosis", ["qualifying_diagnosis.0.diagnosis", "pain_location.0.body-site"]),
+    ],
+)
+def test_the_form_renders_every_kind_of_question(tmp_path: Path, case: str, names: list[str]) -> None:
+    seeded, old = seed_unknown(tmp_path / "answers.db", case)
+    with TestClient(app_for(seeded), base_url="http://testserver", follow_redirects=False) as client:  # type: ignore[arg-type]
+        login(client, seeded.tokens["dr.rivera"])
+        page = client.get(f"/ui/decisions/{old}/answers")
+        assert page.status_code == 200
+        for name in names:
+            assert f'name="{name}"' in page.text, name
+        if case.startswith("048"):  # the course on record is shown, not asked
+            assert "Course started:</strong> 2025-" in page.text
