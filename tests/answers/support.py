@@ -13,7 +13,7 @@ from eligibility.answers.flow import Target
 from eligibility.answers.form import response_from_fields
 from eligibility.answers.questionnaire import questionnaire_items
 from eligibility.decision import Decision
-from eligibility.pipeline import decide, prepare
+from eligibility.from_fhir import decide, prepare
 from eligibility.policy import load_policy
 
 CASES = Path(__file__).resolve().parents[1] / "cases"

@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from eligibility.api.app import create_app
+from eligibility.app import create_app
 from eligibility.service import Evaluated, Rejected, evaluate_and_record, evaluate_one
 from eligibility.settings import Settings
 from tests.web.seed import CASES, Seeded, seed
