@@ -205,7 +205,7 @@ def running_server(folder: Path, workers: int) -> Iterator[Server]:
         "DRG_ELIGIBILITY_API_WORKERS": str(workers),
     }
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "eligibility.api.app:create_app", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "eligibility.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, env=env)
     server = Server(base=f"http://127.0.0.1:{port}", token=token, key=key, pid=process.pid)

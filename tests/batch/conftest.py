@@ -16,7 +16,7 @@ from benchmarks.synthetic_export import iter_patients, shared_resources, write_e
 from eligibility.audit import store
 from eligibility.audit.database import SessionFactory, dispose_engines, session_factory
 from eligibility.pipeline import decide, resolve_policy
-from eligibility.read_set import ReadSet
+from fhir_adapters.read_set import ReadSet
 
 AS_OF = date(2026, 6, 1)
 PATIENTS = 16

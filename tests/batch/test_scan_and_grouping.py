@@ -16,7 +16,7 @@ from eligibility.batch.scan import Segments, plan_parts, scan_part, unread_files
 from eligibility.batch.workdir import ScanLayout
 from eligibility.errors import InputError
 from eligibility.pipeline import resolve_policy
-from eligibility.read_set import ReadSet
+from fhir_adapters.read_set import ReadSet
 
 
 @pytest.mark.parametrize(

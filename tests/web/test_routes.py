@@ -144,8 +144,8 @@ def test_admins_list_the_open_browser_sessions(empty_trail: str, monkeypatch: py
     import typer
     from typer.testing import CliRunner
 
-    from eligibility.api.cli import register
     from eligibility.audit.database import dispose_engines
+    from eligibility.commands.serve import register
     from eligibility.settings import get_settings
 
     data = seed(empty_trail, cases=0, example=False)
