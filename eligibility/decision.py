@@ -14,13 +14,16 @@ __all__ = [
     "OUTCOMES",
     "STATUSES",
     "Action",
+    "ActionKind",
     "Criterion",
     "DataRequest",
     "Decision",
     "Evidence",
+    "LabelStatus",
     "MatchedBy",
     "PatientRef",
     "PolicyRef",
+    "Stage",
     "Unrecognised",
 ]
 
@@ -36,6 +39,16 @@ Outcome = Literal[
     "TRIAL_FAILED",
 ]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
+Stage = Literal["trial", "implant"]
+LabelStatus = Literal["ON_LABEL", "OFF_LABEL", "UNDETERMINED"]
+ActionKind = Literal[
+    "hold_medication",
+    "lab_check",
+    "smoking_cessation",
+    "medication_reconciliation",
+    "fasting_instructions",
+    "advisory",
+]
 ELIGIBLE_OUTCOMES = frozenset({"ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT"})
 
 
@@ -82,14 +95,7 @@ class Criterion(_Model):
 
 
 class Action(_Model):
-    kind: Literal[
-        "hold_medication",
-        "lab_check",
-        "smoking_cessation",
-        "medication_reconciliation",
-        "fasting_instructions",
-        "advisory",
-    ]
+    kind: ActionKind
     category: Literal["condition", "standard", "advisory"]
     description: str
     medication: str | None = None
@@ -130,9 +136,9 @@ class Decision(_Model):
     policy: PolicyRef
     engine_version: str
     input_sha256: str
-    stage: Literal["trial", "implant"]
+    stage: Stage
     outcome: Outcome
-    label_status: Literal["ON_LABEL", "OFF_LABEL", "UNDETERMINED"]
+    label_status: LabelStatus
     criteria: list[Criterion]
     actions: list[Action]
     unrecognised: list[Unrecognised] = []

@@ -12,7 +12,7 @@ import pytest
 
 from eligibility.audit.database import session_factory
 from eligibility.audit.store import iter_records
-from eligibility.engine import CRITERIA
+from eligibility.rules.outcomes import CRITERIA
 from tests.conftest import EXAMPLES, SAMPLES
 
 SPEC_FIELDS = {
