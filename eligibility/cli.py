@@ -18,8 +18,8 @@ from typing import Annotated
 import orjson
 import typer
 
-from eligibility.commands.support import EXIT_AUDIT, EXIT_USAGE, actor_name, fail
-from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
+from eligibility.commands.support import EXIT_AUDIT, EXIT_USAGE, actor_name, domain_errors, fail
+from eligibility.errors import PolicyError
 from eligibility.explain import render_text
 from eligibility.policy import installed_policies, load_policy
 from eligibility.settings import get_settings
@@ -177,16 +177,10 @@ def _evaluate_one(
     from eligibility.service import evaluate_and_record_result
 
     raw = read_input(path)
-    try:
+    with domain_errors(input_prefix=f"{path}: ", audit_prefix="no decision released: "):
         result = evaluate_and_record_result(
             raw, as_of=day, actor=actor_name(), channel="cli", policy=policy, read_all=read_all
         )
-    except InputError as exc:
-        fail(f"{path}: {exc.one_line()}")
-    except AuditError as exc:
-        fail(f"no decision released: {exc.one_line()}", code=EXIT_AUDIT)
-    except EligibilityError as exc:
-        fail(exc.one_line())
     decision = result.decision
     for problem in result.unread_problems:  # on stderr: stdout is exactly the decision (--format json)
         typer.echo(f"drg-eligibility: warning: {path}: {problem.location}: {problem.message}", err=True)

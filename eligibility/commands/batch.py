@@ -52,8 +52,7 @@ def batch(
     from eligibility.batch import BatchOptions, run_batch
     from eligibility.batch.progress import QuietProgress, RichProgress
     from eligibility.batch.summary import summary_table
-    from eligibility.commands.support import actor_name, fail
-    from eligibility.errors import AuditError, EligibilityError
+    from eligibility.commands.support import actor_name, domain_errors, fail
 
     options = BatchOptions(
         export_dir,
@@ -68,11 +67,10 @@ def batch(
     )
     console = Console(stderr=True)
     try:
-        summary = run_batch(options, progress=QuietProgress() if quiet else RichProgress(console))
-    except AuditError as exc:
-        fail(f"stopped, nothing more released: {exc.one_line()}; rerun the same command to resume", code=3)
-    except EligibilityError as exc:
-        fail(exc.one_line())
+        with domain_errors(
+            audit_prefix="stopped, nothing more released: ", audit_suffix="; rerun the same command to resume"
+        ):
+            summary = run_batch(options, progress=QuietProgress() if quiet else RichProgress(console))
     except OSError as exc:
         fail(f"{exc.filename or ''}: {exc.strerror or exc}")
     except KeyboardInterrupt:
