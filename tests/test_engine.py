@@ -172,3 +172,4 @@ def test_a_reason_missing_for_the_chosen_status_is_an_engine_error(
             decision_id="d",
             evaluated_at="t",
         )
+

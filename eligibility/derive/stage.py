@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from eligibility.calendar import days
+from eligibility.calendar import days, days_in_words
 from eligibility.decision import Evidence
 from eligibility.derive.context import Context, fmt_score
 from eligibility.derive.finding import Finding, request
@@ -89,10 +89,11 @@ def derive_trial_response(ctx: Context) -> Finding:
     trial_scores = ctx.scores_between(start + days(1), start + days(ctx.t("trial_scores_window_days")))
     if not baseline_scores or not trial_scores or baseline_scores[-1].value <= 0:
         missing = []
+        before, after = days_in_words(ctx.t("trial_baseline_window_days")), days_in_words(ctx.t("trial_scores_window_days"))
         if not baseline_scores or baseline_scores[-1].value <= 0:
-            missing.append("a baseline pain score in the 30 days up to the trial")
+            missing.append(f"a baseline pain score in the {before} up to the trial")
         if not trial_scores:
-            missing.append("pain scores during the 30 days after the trial started")
+            missing.append(f"pain scores during the {after} after the trial started")
         return Finding(
             "trial_response",
             {"known": False, "fraction": -1.0},

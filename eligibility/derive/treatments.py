@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from eligibility.calendar import add_months, days
+from eligibility.calendar import add_months, days, days_in_words, span_in_words
 from eligibility.decision import Evidence
 from eligibility.derive.context import Context, PainScore, fmt_date, fmt_score
 from eligibility.derive.finding import Finding, request
@@ -185,7 +185,8 @@ def derive_medications(ctx: Context) -> Finding:
         data_requests=(
             [
                 request(
-                    f"Record the outcome of {t.label.split(' (')[0]} therapy (a pain score after at least 4 weeks, "
+                    f"Record the outcome of {t.label.split(' (')[0]} therapy (a pain score after at least "
+                    f"{days_in_words(ctx.t('medication_adequate_days'))}, "
                     "or the reason it was stopped).",
                     "Observation",
                     "http://loinc.org|72514-3",
@@ -266,7 +267,7 @@ def derive_physical_therapy(ctx: Context) -> Finding:
             desc = f"{label} {first.isoformat()} to {last.isoformat()}, {count} session(s)"
             if span < adequate_days and count < adequate_sessions and not success:
                 trials.append(
-                    Trial(label, INADEQUATE, f"{desc}: shorter than {adequate_days // 7} weeks", ev)
+                    Trial(label, INADEQUATE, f"{desc}: shorter than {days_in_words(adequate_days)}", ev)
                 )
                 continue
             window_start = min(last, first + days(adequate_days))
@@ -362,7 +363,8 @@ def derive_interventional(ctx: Context) -> Finding:
         },
         data_requests=[
             request(
-                "Record the outcome of the injection or block (Procedure.outcome, or a pain score 2-12 weeks after it)."
+                "Record the outcome of the injection or block (Procedure.outcome, or a pain score "
+                f"{span_in_words(start_d, end_d)} after it)."
                 if trials
                 else "Record epidural steroid injections or nerve blocks (CPT 62320-62327, 64479-64484, "
                 "64400-64530) with dates and outcome.",
