@@ -89,7 +89,8 @@ def derive_trial_response(ctx: Context) -> Finding:
     trial_scores = ctx.scores_between(start + days(1), start + days(ctx.t("trial_scores_window_days")))
     if not baseline_scores or not trial_scores or baseline_scores[-1].value <= 0:
         missing = []
-        before, after = days_in_words(ctx.t("trial_baseline_window_days")), days_in_words(ctx.t("trial_scores_window_days"))
+        before = days_in_words(ctx.t("trial_baseline_window_days"))
+        after = days_in_words(ctx.t("trial_scores_window_days"))
         if not baseline_scores or baseline_scores[-1].value <= 0:
             missing.append(f"a baseline pain score in the {before} up to the trial")
         if not trial_scores:
