@@ -2,7 +2,7 @@
 
 Records (`--records`): `chart`, the 200-entry chart of ordinary EHR shape of benchmarks/chart.py
 (188 KB; vitals, labs and visits the policy does not read, and the pain history it does), the public
-Synthea samples of ../shared/fhir-samples, and `thin`, the 91 KB record earlier runs used.
+Synthea samples of examples/fhir-samples, and `thin`, the 91 KB record earlier runs used.
 
 1. In process: `decide()` p50 per record, for a record seen before (R4B validation of an unchanged
    resource is remembered per worker, fhir_adapters/validated.py) and at first sight (cache cleared
@@ -59,7 +59,7 @@ from fhir_adapters.validated import process_cache  # noqa: E402
 
 TODAY = date.today()
 ISSUER = "https://ehr.example.org"
-SAMPLES = REPO.parent / "shared" / "fhir-samples"
+SAMPLES = REPO / "examples" / "fhir-samples"
 FHIR_PATH = "/fhir/Patient/$drg-candidacy"
 CDS_PATH = f"/cds-services/{SERVICE_ID}"
 Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]

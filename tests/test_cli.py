@@ -74,7 +74,6 @@ def test_evaluate_text_explains_each_criterion(db_url: str) -> None:
     assert "Hold recommended; confirm with the prescriber: ibuprofen 1 day" in text
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared/fhir-samples not beside the repo")
 def test_evaluate_reads_a_synthea_sample_and_stdin(db_url: str) -> None:
     raw = (SAMPLES / "Liz_Conn_27c911c6-f045-4ffa-af5d-6eba57ac94b2.json").read_bytes()
     done = cli(db_url, "evaluate", "-", "--as-of", "2026-11-20", "--format", "json", stdin=raw)
