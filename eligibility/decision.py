@@ -60,6 +60,8 @@ MatchedBy = Literal["ingredient_code", "product_code", "name"]
 
 
 class Evidence(_Model):
+    """A FHIR resource the engine relied on, by reference, with the date and value it read."""
+
     reference: str
     date: str | None = None
     value: str | None = None
@@ -77,6 +79,8 @@ class DataRequest(_Model):
 
 
 class Criterion(_Model):
+    """One criterion's status, the reason in words, its evidence and (when unknown) what would settle it."""
+
     id: str
     status: Status
     reason: str
@@ -95,6 +99,8 @@ class Criterion(_Model):
 
 
 class Action(_Model):
+    """A recommended step before the procedure (hold, lab check, cessation, preparation), never an order."""
+
     kind: ActionKind
     category: Literal["condition", "standard", "advisory"]
     description: str
@@ -119,16 +125,22 @@ class Unrecognised(_Model):
 
 
 class PatientRef(_Model):
+    """The patient, by FHIR reference only: names stay in the stored input, never in the record."""
+
     reference: str
 
 
 class PolicyRef(_Model):
+    """The policy version the decision was made under, with the SHA-256 of its data."""
+
     id: str
     version: str
     sha256: str
 
 
 class Decision(_Model):
+    """The decision record of spec §5: outcome, stage, label, every criterion, actions, unrecognised facts."""
+
     decision_id: str
     evaluated_at: str
     as_of: str

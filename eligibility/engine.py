@@ -74,6 +74,11 @@ def evaluate(
     decision_id: str,
     evaluated_at: str,
 ) -> Decision:
+    """Decide on one patient's facts under `policy` at `as_of`: derive, fire the rules, compose the record.
+
+    Pure: no clock, no I/O. Raises EngineError when the rules leave a question without exactly one
+    answer, so "could not evaluate" never reads as a decision.
+    """
     ctx = Context(record, policy, as_of)
     findings = derive_findings(ctx)
     fired: list[tuple[Rule, int]] = []

@@ -29,6 +29,7 @@ def _days(value: float) -> str:
 
 
 def describe_action(kind: ActionKind, rule_id: str, finding: Finding, policy: Policy) -> Action:
+    """An action in words from its kind and the finding behind it (hold days from the policy's table)."""
     detail = finding.detail
     wording = policy.holds["wording"]
     if kind == "hold_medication":

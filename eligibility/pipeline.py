@@ -25,6 +25,7 @@ __all__ = ["check_as_of", "decide", "decide_parsed", "prepare", "resolve_policy"
 
 
 def resolve_policy(policy: str | Policy | None) -> Policy:
+    """A policy object, a reference such as "drg-clinic@1.0.0", or None for the configured default."""
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
@@ -68,6 +69,7 @@ def decide_parsed(
     decision_id: str,
     evaluated_at: str,
 ) -> Decision:
+    """Decide on an already parsed record (the service parses once, records, then decides)."""
     check_as_of(as_of)
     return evaluate(
         parsed.record,
@@ -88,6 +90,8 @@ def decide(
     evaluated_at: str,
     read_all: bool = False,
 ) -> Decision:
+    """FHIR R4 bytes (a Bundle or one Patient) to a decision: parse and validate what the policy reads,
+    then `evaluate`. Raises InputError subclasses for bad input; see eligibility/__init__.py."""
     chosen = resolve_policy(policy)
     return decide_parsed(
         prepare(raw, policy=chosen, read_all=read_all),

@@ -21,11 +21,13 @@ def _matching(ctx: Context, set_name: str) -> list[ProcedureFact]:
 
 
 def latest_trial(ctx: Context) -> ProcedureFact | None:
+    """The newest DRG stimulation trial procedure on record, if any."""
     trials = _matching(ctx, "neurostimulator_trial")
     return trials[-1] if trials else None
 
 
 def derive_stage(ctx: Context) -> Finding:
+    """The stage: implant after a trial with no permanent generator yet, trial otherwise."""
     trials = _matching(ctx, "neurostimulator_trial")
     permanent = _matching(ctx, "neurostimulator_permanent")
     ev = [
@@ -46,6 +48,8 @@ def derive_stage(ctx: Context) -> Finding:
 
 
 def derive_trial_response(ctx: Context) -> Finding:
+    """Criterion `trial_response` (implant stage): pain relief during the trial against its baseline,
+    from pain scores in the policy's windows or a recorded percent relief."""
     trial = latest_trial(ctx)
     minimum = ctx.t("trial_response_min_fraction")
     pct = f"{minimum:.0%}"

@@ -154,6 +154,8 @@ def _medication_trials(ctx: Context) -> list[Trial]:
 
 
 def derive_medications(ctx: Context) -> Finding:
+    """Criterion `failed_medications`: at least the policy's number of analgesic classes tried adequately
+    and failed (explicitly, or by a high pain score in the window after them)."""
     trials = _medication_trials(ctx)
     failed = [t for t in trials if t.state == FAILED]
     undocumented = [t for t in trials if t.state == UNDOCUMENTED]
@@ -215,6 +217,7 @@ def _unidentified_note(ctx: Context) -> str:
 
 
 def derive_physical_therapy(ctx: Context) -> Finding:
+    """Criterion `failed_physical_therapy`: an adequate PT course (weeks or sessions) that failed."""
     sessions: dict[date, list[str]] = {}
     period_courses: list[ProcedureFact] = []
     explicit: list[tuple[ProcedureFact, str]] = []
@@ -316,6 +319,9 @@ def derive_physical_therapy(ctx: Context) -> Finding:
 
 
 def derive_interventional(ctx: Context) -> Finding:
+    """Criterion `failed_interventional`: an epidural steroid injection or nerve block that failed, judged
+    from its outcome or the pain scores in the window after it; not_applicable where the policy does
+    not require one."""
     required = bool(ctx.t("require_failed_interventional"))
     start_d, end_d = ctx.t("injection_window_start_days"), ctx.t("injection_window_end_days")
     trials: list[Trial] = []
