@@ -53,7 +53,7 @@ from benchmarks.breakdown import breakdown, median_ms  # noqa: E402
 from eligibility.api.users import Role, add_user  # noqa: E402
 from eligibility.audit.database import make_engine  # noqa: E402
 from eligibility.audit.migrate import upgrade  # noqa: E402
-from eligibility.pipeline import decide, prepare  # noqa: E402
+from eligibility.from_fhir import decide, prepare  # noqa: E402
 from fhir_adapters.cds_hooks import SERVICE_ID, prefetch_templates  # noqa: E402
 from fhir_adapters.validated import process_cache  # noqa: E402
 

@@ -108,7 +108,7 @@ def child_run(export: Path, out: Path, workers: int) -> dict[str, Any]:
 
 def per_patient_costs(count: int = 150) -> dict[str, float]:
     """Milliseconds per patient, in one process, for the single-patient path's steps."""
-    from eligibility.pipeline import decide_parsed, prepare
+    from eligibility.from_fhir import decide_parsed, prepare
     from eligibility.policy import load_policy
     from eligibility.service import evaluate_one
     from fhir_adapters.read_set import ReadSet

@@ -46,7 +46,7 @@ from eligibility.errors import (
 if TYPE_CHECKING:
     from eligibility.decision import Decision
     from eligibility.engine import evaluate
-    from eligibility.pipeline import decide
+    from eligibility.from_fhir import decide
     from eligibility.policy import Policy, installed_policies, load_policy
 
 __all__ = [
@@ -75,7 +75,7 @@ __all__ = [
 _LAZY = {
     "Decision": "eligibility.decision",
     "evaluate": "eligibility.engine",
-    "decide": "eligibility.pipeline",
+    "decide": "eligibility.from_fhir",
     "Policy": "eligibility.policy",
     "installed_policies": "eligibility.policy",
     "load_policy": "eligibility.policy",

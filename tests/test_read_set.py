@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from eligibility.errors import PolicyError
-from eligibility.pipeline import decide, resolve_policy
+from eligibility.from_fhir import decide, resolve_policy
 from fhir_adapters.read_set import ReadSet
 from tests.conftest import SAMPLES
 

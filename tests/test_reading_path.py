@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from eligibility.errors import DanglingReferenceError, InputError, InvalidResourceError, NotFHIRError
-from eligibility.pipeline import decide, prepare, resolve_policy
+from eligibility.from_fhir import decide, prepare, resolve_policy
 from eligibility.service import Evaluated, evaluate_one
 from fhir_adapters.models import validate_r4
 from fhir_adapters.outbound import operation_result

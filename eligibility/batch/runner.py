@@ -33,7 +33,7 @@ from eligibility.errors import (
     NotJSONError,
     PolicyError,
 )
-from eligibility.pipeline import resolve_policy
+from eligibility.from_fhir import resolve_policy
 from eligibility.policy import Policy
 from eligibility.service import Evaluated, Rejected, record_batch
 from eligibility.version import ENGINE_VERSION

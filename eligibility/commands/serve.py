@@ -89,7 +89,7 @@ def users_sessions() -> None:
     """Open browser sessions (ended at logout, or when they expire), for admins."""
     import time
 
-    from eligibility.web.session_records import list_open
+    from eligibility.web.sign_in_records import list_open
 
     with _open() as session:
         found = list_open(session, now=time.time())  # the CLI is an edge: it may read the clock

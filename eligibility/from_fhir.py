@@ -72,7 +72,7 @@ def decide_parsed(
     """Decide on an already parsed record (the service parses once, records, then decides)."""
     check_as_of(as_of)
     return evaluate(
-        parsed.record,
+        parsed.facts,
         policy=resolve_policy(policy),
         as_of=as_of,
         input_sha256=parsed.input_sha256,
