@@ -92,6 +92,22 @@ def parse_day(value: str | None, option: str) -> date:
         raise  # unreachable; keeps type checkers sure of the return
 
 
+def refuse_far_future(day: date, *, option: str, channel: str) -> None:
+    """An evaluation day more than a year ahead of today is refused (one line) and recorded as a rejection."""
+    from eligibility.pipeline import check_as_of_ahead
+
+    try:
+        check_as_of_ahead(day, today=date.today())  # the CLI is an edge: it reads the clock
+    except InputError as exc:
+        from eligibility.service import record_refusal
+
+        try:
+            record_refusal(exc, actor=actor_name(), channel=channel, as_of=day)
+        except AuditError as audit:
+            fail(f"no decision released: {audit.one_line()}", code=EXIT_AUDIT)
+        fail(exc.message.replace("asOf", option, 1))
+
+
 def read_input(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
@@ -149,6 +165,7 @@ def evaluate(
         fail(f"--format must be json or text, not {output_format!r}")
     day = parse_day(as_of, "--as-of")
     files = _evaluation_inputs(paths)
+    refuse_far_future(day, option="--as-of", channel="cli")
     failed = 0
     for index, path in enumerate(files):
         if len(files) > 1 and output_format == "text":
@@ -182,6 +199,8 @@ def _evaluate_one(
             raw, as_of=day, actor=actor_name(), channel="cli", policy=policy, read_all=read_all
         )
     except InputError as exc:
+        if exc.location == "asOf":  # the option's name on the command line
+            fail(f"{path}: {exc.message.replace('asOf', '--as-of', 1)}")
         fail(f"{path}: {exc.one_line()}")
     except AuditError as exc:
         fail(f"no decision released: {exc.one_line()}", code=EXIT_AUDIT)

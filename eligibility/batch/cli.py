@@ -52,13 +52,16 @@ def batch(
     from eligibility.batch import BatchOptions, run_batch
     from eligibility.batch.progress import QuietProgress, RichProgress
     from eligibility.batch.summary import summary_table
+    from eligibility.cli import refuse_far_future
     from eligibility.cli_support import actor_name, fail
     from eligibility.errors import AuditError, EligibilityError
 
+    day = _day(as_of)
+    refuse_far_future(day, option="--as-of", channel="batch")
     options = BatchOptions(
         export_dir,
         out,
-        as_of=_day(as_of),
+        as_of=day,
         policy=policy,
         workers=workers,
         dask_address=dask,
