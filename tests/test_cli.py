@@ -340,3 +340,19 @@ def test_help_and_policy_commands_load_no_database_web_or_report_stack() -> None
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"loaded at start-up: {done.stdout.strip()}"
+
+
+def test_stu3_input_is_one_line_saying_send_r4_and_is_recorded(db_url: str, tmp_path: Path) -> None:
+    bundle = json.loads((EXAMPLES / "crps-left-foot.json").read_bytes())
+    bundle["entry"].append({"resource": {"resourceType": "ProcedureRequest", "id": "pr1"}})
+    path = tmp_path / "stu3.json"
+    path.write_text(json.dumps(bundle))
+    done = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20")
+    assert done.returncode == 2 and done.stdout == b""
+    errors = [line for line in done.stderr.decode().splitlines() if line.startswith("drg-eligibility:")]
+    assert errors == [
+        f"drg-eligibility: error: {path}: this looks like FHIR STU3 or DSTU2 (ProcedureRequest is not an R4 "
+        f"resource; R4 has ServiceRequest); send FHIR R4 (4.0.1) at Bundle.entry[{len(bundle['entry']) - 1}]"
+        ".resource.resourceType"
+    ]
+    assert kinds(db_url) == ["rejection"]
