@@ -158,12 +158,14 @@ def compliance_command(
         query = {"from": first.isoformat(), "to": last.isoformat(), "format": chosen}
         _record_access(engine, purpose="compliance-report", query=query)
         from reports.compliance import compliance_summary, load_period
+        from reports.patients import with_patients
 
         with read_session(engine) as session:
             frames = load_period(session, start=first, end=last)
             report = compliance_summary(
                 frames, verification=verify(session, signer=signer_from_settings(get_settings()))
             )
+            report = with_patients(session, report)  # the CLI's operator may read every decision
         data = _render(report, chosen, actor)
         _write(out, data)
     h, v = report.headline, report.verification
