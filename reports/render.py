@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -495,6 +495,7 @@ def template_environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
     )
     environment.filters["iso"] = iso
+    environment.filters["as_date"] = date.fromisoformat
     environment.filters["breakable"] = breakable
     return environment
 
