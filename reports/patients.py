@@ -18,7 +18,7 @@ from eligibility.errors import AuditError
 from fhir_adapters.patient_header import PatientHeader, patient_header
 from reports.compliance import ComplianceReport
 
-__all__ = ["header_of", "patient_label", "with_patients"]
+__all__ = ["candidate_names", "header_of", "patient_label", "with_patients"]
 
 _UNKNOWN = "–"
 
@@ -57,3 +57,14 @@ def with_patients(session: Session, report: ComplianceReport) -> ComplianceRepor
     table.insert(1, "patient", [labels[d] for d in table["decision_id"]])
     table["patient"] = table["patient"].astype("str")
     return replace(report, time_to_review=table)
+
+
+def candidate_names(session: Session, decision_ids: Iterable[str]) -> dict[str, str]:
+    """decision id -> patient label, for the decisions this trail holds with their input (batch runs
+    record each patient's canonical input, Patient included); others are left out."""
+    found: dict[str, str] = {}
+    for decision_id in set(decision_ids):
+        header = header_of(session, decision_id) if decision_id else None
+        if header is not None:
+            found[decision_id] = patient_label(header)
+    return found
