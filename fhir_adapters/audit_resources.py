@@ -34,6 +34,7 @@ import orjson
 from eligibility.errors import InvalidResourceError
 
 from .models import validate_resource
+from .product import CANONICAL_BASE
 
 __all__ = [
     "AUDIT_KIND_SYSTEM",
@@ -44,7 +45,7 @@ __all__ = [
     "provenance",
 ]
 
-_BASE = "https://drg-eligibility.example.org/fhir"
+_BASE = CANONICAL_BASE  # the product's fixed canonical base (product.py)
 AUDIT_KIND_SYSTEM = f"{_BASE}/CodeSystem/audit-kind"
 DECISION_ID_SYSTEM = f"{_BASE}/NamingSystem/decision-id"
 INPUT_SHA256_SYSTEM = f"{_BASE}/NamingSystem/input-sha256"

@@ -57,8 +57,8 @@ def metadata(request: Request) -> FhirResponse:
 @router.get(
     "/OperationDefinition/drg-candidacy", summary="OperationDefinition of $drg-candidacy", responses={200: _FHIR_OK}
 )
-def definition(request: Request) -> FhirResponse:
-    return FhirResponse(operation_definition(base_url=fhir_base(request)))
+def definition() -> FhirResponse:
+    return FhirResponse(operation_definition())
 
 
 @router.post(
@@ -109,4 +109,4 @@ async def read_guidance(
         read_any=caller.may(READ_ANY),
         reader_since=caller.since,
     )
-    return FhirResponse(guidance_response(decision, base_url=fhir_base(request)))
+    return FhirResponse(guidance_response(decision))

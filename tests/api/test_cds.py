@@ -169,7 +169,7 @@ def test_feedback_becomes_reviews(api: Api) -> None:
     assert (last["reason_code"], last["comment"]) == ("cds-overridden", "EHR reason ehr-77: see note")
 
     unknown = api.cds(f"{CALL}/feedback", {"feedback": [{"card": "no-such-card", "outcome": "accepted"}]})
-    assert unknown.status_code == 404 and "feedback[0].card" in unknown.json()["issue"][0]["location"]
+    assert unknown.status_code == 404 and unknown.json()["issue"][0]["diagnostics"].endswith(", at feedback[0].card")
     wrong_service = api.cds(f"{ORDER}/feedback", {"feedback": [{"card": card["uuid"], "outcome": "accepted"}]})
     assert wrong_service.status_code == 404
 
@@ -197,7 +197,7 @@ def test_order_select_only_speaks_for_neurostimulation_orders(sqlite_api: Api, e
     assert len(records(sqlite_api.engine, "decision")) == 1
 
     wrong_hook = sqlite_api.cds(CALL, request)
-    assert wrong_hook.status_code == 400 and wrong_hook.json()["issue"][0]["location"] == ["hook"]
+    assert wrong_hook.status_code == 400 and wrong_hook.json()["issue"][0]["diagnostics"].endswith(", at hook")
 
 
 @pytest.fixture
@@ -253,7 +253,8 @@ def test_no_prefetch_and_no_fhir_server_is_412(sqlite_api: Api) -> None:
     example = {k: v for k, v in SPEC_EXAMPLE.items() if k not in {"fhirServer", "fhirAuthorization"}}
     response = sqlite_api.cds(CALL, example)
     assert response.status_code == 412
-    assert response.json()["issue"][0]["location"] == ["prefetch"]
+    assert response.json()["issue"][0]["diagnostics"].endswith(", at prefetch")
+    assert "location" not in response.json()["issue"][0]  # deprecated in R4 (it was XPath)
     [rejection] = records(sqlite_api.engine, "rejection")
     assert rejection.data()["error"]["type"] == "DataUnavailableError"
 
@@ -292,7 +293,8 @@ def test_bad_cds_requests_are_400(sqlite_api: Api, body: bytes) -> None:
     headers = {"Content-Type": "application/json", **sqlite_api.keys.auth(CALL, base=sqlite_api.base)}
     response = sqlite_api.http.post(CALL, content=body, headers=headers)
     assert response.status_code == 400, response.text
-    assert response.json()["issue"][0].get("location") or response.json()["issue"][0].get("expression")
+    issue = response.json()["issue"][0]
+    assert "location" not in issue and (issue.get("expression") or ", at " in issue["diagnostics"])
     assert len(records(sqlite_api.engine, "rejection")) == 1
 
 
