@@ -44,7 +44,7 @@ def breakdown(bundle: dict[str, Any], cds_request: dict[str, Any], folder: Path,
     from eligibility.api.cds_auth import CdsVerifier, TrustedIssuer
     from eligibility.api.schemas import CdsRequest, parse_json, validate
     from eligibility.api.workers import ProcessEvaluator
-    from eligibility.pipeline import decide_parsed, prepare, resolve_policy
+    from eligibility.from_fhir import decide_parsed, prepare, resolve_policy
     from eligibility.service import evaluate_one, record_batch
     from fhir_adapters.cds_hooks import decision_to_cards, prefetch_to_bundle
     from fhir_adapters.outbound import operation_result

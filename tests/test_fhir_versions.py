@@ -140,7 +140,7 @@ def test_an_r4_error_is_still_the_r4b_validation_error() -> None:
 
 
 def test_an_r4_record_is_read_as_before() -> None:
-    assert parse_input(orjson.dumps(BASE)).record.patient.birth_date is not None
+    assert parse_input(orjson.dumps(BASE)).facts.patient.birth_date is not None
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def test_duplicate_keys_are_refused_naming_the_key(text: str) -> None:
     ],
 )
 def test_unique_keys_with_escapes_and_spaces_are_read(text: str) -> None:
-    assert parse_input(text.encode()).record.patient.reference == "Patient/p1"
+    assert parse_input(text.encode()).facts.patient.reference == "Patient/p1"
 
 
 def test_the_shared_synthea_samples_have_no_duplicate_keys() -> None:

@@ -15,7 +15,7 @@ from eligibility.api.limits import JSON_TYPES, NDJSON_TYPES, check_content_type,
 from eligibility.api.recording import evaluate_recorded, read_recorded, relocated
 from eligibility.api.responses import FhirResponse
 from eligibility.api.schemas import error_responses, json_body
-from eligibility.pipeline import check_as_of_ahead
+from eligibility.from_fhir import check_as_of_ahead
 from fhir_adapters.outbound import capability_statement, guidance_response, operation_definition, operation_result
 
 __all__ = ["FHIR_ID", "fhir_base", "router"]

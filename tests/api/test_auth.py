@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from eligibility.api.cli import register
 from eligibility.api.tables import API_USER
 from eligibility.api.users import Role, add_user, find_by_token, revoke_user, token_sha256
+from eligibility.commands.serve import register
 from eligibility.errors import InputError
 from tests.api.conftest import Api
 from tests.api.helpers import AS_OF, example, records

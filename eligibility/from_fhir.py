@@ -18,9 +18,9 @@ from eligibility.decision import Decision
 from eligibility.engine import evaluate
 from eligibility.errors import InputError
 from eligibility.policy import Policy, load_policy
-from eligibility.read_set import ReadSet
 from fhir_adapters import ParsedInput, parse_input
 from fhir_adapters.json_guard import MAX_YEAR, MIN_YEAR
+from fhir_adapters.read_set import ReadSet
 
 __all__ = [
     "MAX_MONTHS_AHEAD",
@@ -107,9 +107,9 @@ def decide_parsed(
     evaluated_at: str,
 ) -> Decision:
     check_as_of(as_of)
-    _check_as_of_after_birth(as_of, parsed.record.patient.birth_date)
+    _check_as_of_after_birth(as_of, parsed.facts.patient.birth_date)
     return evaluate(
-        parsed.record,
+        parsed.facts,
         policy=resolve_policy(policy),
         as_of=as_of,
         input_sha256=parsed.input_sha256,
