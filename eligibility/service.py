@@ -41,6 +41,7 @@ __all__ = [
     "evaluate_one",
     "read_decision",
     "record_batch",
+    "record_refusal",
     "record_review",
 ]
 
@@ -170,6 +171,22 @@ def record_batch(
 
     _write(session_factory, f"a batch of {len(results)} results", write)
     return [result.decision for result in results if isinstance(result, Evaluated)]
+
+
+def record_refusal(
+    error: Exception,
+    *,
+    raw: bytes = b"",
+    actor: str,
+    channel: str,
+    as_of: date | None = None,
+    session_factory: SessionFactory | None = None,
+) -> None:
+    """Record a refusal made before any record was read (an asOf out of range), then let the caller
+    raise it: every refused submission is in the trail, not only those the adapters refused."""
+    result = Rejected(error=error, raw=raw, as_of=as_of, policy=None)
+    pending = _records_for([result], actor=actor, channel=channel)
+    _write(session_factory, f"the rejection of a submission ({error})", pending.append_to)
 
 
 def evaluate_batch(

@@ -17,6 +17,7 @@ from eligibility.errors import InvalidResourceError, NotFHIRError, NotJSONError,
 from .json_guard import check_document
 from .locations import Locator
 from .models import is_resource_type
+from .versions import older_version_error
 
 __all__ = ["ACCEPTED_BUNDLE_TYPES", "RawEntry", "Submission", "read_submission"]
 
@@ -53,10 +54,15 @@ class Submission:
     location: str  # where "the whole input" is, for errors about it (e.g. no Patient at all)
 
 
-
 def article(word: str) -> str:
     """'an' before a vowel sound as written (an AllergyIntolerance, an Encounter), else 'a'."""
     return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def with_article(word: str) -> str:
+    """'an Encounter', 'a Condition'."""
+    return f"{article(word)} {word}"
+
 
 def read_submission(raw: bytes | str) -> Submission:
     data = _to_bytes(raw)
@@ -80,7 +86,8 @@ def read_submission(raw: bytes | str) -> Submission:
         raise NotFHIRError("JSON object without a resourceType is not FHIR", location="resourceType")
     # A known type alone (a bare Observation, Parameters, OperationOutcome) is not a patient record.
     if not is_resource_type(resource_type):
-        raise NotFHIRError(f"unknown FHIR resourceType {resource_type!r}", location="resourceType")
+        unknown = NotFHIRError(f"unknown FHIR resourceType {resource_type!r}", location="resourceType")
+        raise older_version_error(unknown, [(document, lambda path: path or resource_type)])
     raise WrongResourceTypeError(
         f"{article(resource_type)} {resource_type} is not a patient record; send a Bundle, NDJSON or a Patient",
         location="resourceType",

@@ -37,11 +37,12 @@ from eligibility.facts import (
 from .canonical import canonical_bundle, entry_body, sha256_hex
 from .locations import Locator
 from .models import READ_TYPES, is_resource_type
-from .parsing import RawEntry, Submission, read_submission
+from .parsing import RawEntry, Submission, read_submission, with_article
 from .projection import Fact, Projector
 from .references import IndexedEntry, ResourceIndex, identity_of
 from .unread import ReadFilter, ReadProblem, UnreadChecker, check_id
 from .validated import validate_once
+from .versions import older_version_error
 
 __all__ = ["ParsedInput", "ReadFilter", "ReadProblem", "parse_input", "parse_resources"]
 
@@ -79,12 +80,25 @@ def parse_resources(
     for index, resource in enumerate(resources):
         locator = Locator(f"resources[{index}]") if locations is None else Locator(locations[index], ": ")
         if not isinstance(resource, dict):
-            raise NotFHIRError(f"a {type(resource).__name__} is not a FHIR resource", location=locator.at())
+            raise NotFHIRError(f"{with_article(type(resource).__name__)} is not a FHIR resource", location=locator.at())
         entries.append(RawEntry({"resource": resource}, locator))
     return _parse(Submission("collection", tuple(entries), "resources"), reads)
 
 
 def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
+    try:
+        return _parse_r4(submission, reads)
+    except (NotFHIRError, InvalidResourceError) as exc:
+        # Refused already: is it older FHIR? Then say so, with what gave it away (versions.py).
+        explained = older_version_error(
+            exc, ((raw.resource, raw.locator.at) for raw in submission.entries if raw.resource is not None)
+        )
+        if explained is exc:
+            raise
+        raise explained from exc
+
+
+def _parse_r4(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
     items: list[IndexedEntry] = []
     patients: list[IndexedEntry] = []
     ignored: Counter[str] = Counter()

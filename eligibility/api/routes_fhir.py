@@ -15,6 +15,7 @@ from eligibility.api.limits import JSON_TYPES, NDJSON_TYPES, check_content_type,
 from eligibility.api.recording import evaluate_recorded, read_recorded, relocated
 from eligibility.api.responses import FhirResponse
 from eligibility.api.schemas import error_responses, json_body
+from eligibility.from_fhir import check_as_of_ahead
 from fhir_adapters.outbound import capability_statement, guidance_response, operation_definition, operation_result
 
 __all__ = ["FHIR_ID", "fhir_base", "router"]
@@ -56,8 +57,8 @@ def metadata(request: Request) -> FhirResponse:
 @router.get(
     "/OperationDefinition/drg-candidacy", summary="OperationDefinition of $drg-candidacy", responses={200: _FHIR_OK}
 )
-def definition(request: Request) -> FhirResponse:
-    return FhirResponse(operation_definition(base_url=fhir_base(request)))
+def definition() -> FhirResponse:
+    return FhirResponse(operation_definition())
 
 
 @router.post(
@@ -81,8 +82,10 @@ async def drg_candidacy(
     body = await read_body(request, max_bytes=settings.api_max_body_bytes, timeout_s=settings.api_request_timeout_s)
     check_content_type(request, JSON_TYPES | NDJSON_TYPES)
     operation = unwrap(body)
-    day = operation.as_of or (parse_day(as_of, "asOf (query)") if as_of else None) or date.today()
+    today = date.today()  # the API edge reads the clock; the engine never does
+    day = operation.as_of or (parse_day(as_of, "asOf (query)") if as_of else None) or today
     request.state.as_of = day
+    check_as_of_ahead(day, today=today)  # refused and recorded by the error handlers
     result = await evaluate_recorded(request, operation.bundle, as_of=day, location_prefix=operation.location_prefix)
     warnings = relocated(result.unread_problems, operation.location_prefix)
     return FhirResponse(operation_result(result.decision, base_url=fhir_base(request), warnings=warnings))
@@ -106,4 +109,4 @@ async def read_guidance(
         read_any=caller.may(READ_ANY),
         reader_since=caller.since,
     )
-    return FhirResponse(guidance_response(decision, base_url=fhir_base(request)))
+    return FhirResponse(guidance_response(decision))

@@ -35,6 +35,7 @@ import orjson
 from eligibility.audit.record import StoredRecord
 from eligibility.errors import InvalidResourceError
 from fhir_adapters.models import validate_resource
+from fhir_adapters.product import CANONICAL_BASE
 
 __all__ = [
     "AUDIT_KIND_SYSTEM",
@@ -44,7 +45,7 @@ __all__ = [
     "provenance",
 ]
 
-_BASE = "https://drg-eligibility.example.org/fhir"
+_BASE = CANONICAL_BASE  # the product's fixed canonical base (product.py)
 AUDIT_KIND_SYSTEM = f"{_BASE}/CodeSystem/audit-kind"
 DECISION_ID_SYSTEM = f"{_BASE}/NamingSystem/decision-id"
 INPUT_SHA256_SYSTEM = f"{_BASE}/NamingSystem/input-sha256"

@@ -131,12 +131,14 @@ def compliance_command(
         query = {"from": first.isoformat(), "to": last.isoformat(), "format": chosen}
         record_access(engine, purpose="compliance-report", query=query)
         from reports.compliance import compliance_summary, load_period
+        from reports.patients import with_patients
 
         with read_session(engine) as session:
             frames = load_period(session, start=first, end=last)
             report = compliance_summary(
                 frames, verification=verify(session, signer=signer_from_settings(get_settings()))
             )
+            report = with_patients(session, report)  # the CLI's operator may read every decision
         data = _render(report, chosen, actor)
         _write(out, data)
     h, v = report.headline, report.verification
@@ -154,7 +156,7 @@ def compliance_command(
 
 
 def evidence_pack_command(
-    decision_id: Annotated[str, typer.Argument(help="The decision id.")],
+    decision_id: Annotated[str, typer.Argument(help="The decision id (or its first 8 characters).")],
     out: Annotated[Path, typer.Option("--out", help="File to write (.pdf or .html).")],
     output_format: Annotated[
         str | None, typer.Option("--format", help="pdf or html (default: from the --out suffix).")
@@ -169,6 +171,10 @@ def evidence_pack_command(
     engine = _engine()
     actor = _actor()
     with _errors():
+        from eligibility.audit.ids import resolve_decision_id
+
+        with read_session(engine) as session:  # the 8 characters the web app and the reports show will do
+            decision_id = resolve_decision_id(session, decision_id)
         # Unknown decision: append_access raises InputError before anything is recorded.
         record_access(engine, purpose="evidence-pack", decision_id=decision_id)
         from reports.evidence_pack import load_evidence_pack, render_evidence_pack

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -36,6 +37,7 @@ __all__ = [
     "exit_code_for",
     "fail",
     "record_access",
+    "refuse_far_future",
 ]
 
 EXIT_PROBLEM, EXIT_USAGE, EXIT_AUDIT = 1, 2, 3
@@ -114,3 +116,19 @@ def record_access(
             session, actor=actor_name(), channel=CHANNEL, purpose=purpose, decision_id=decision_id, query=query
         )
         session.commit()
+
+
+def refuse_far_future(day: date, *, option: str, channel: str) -> None:
+    """An evaluation day more than a year ahead of today is refused (one line) and recorded as a rejection."""
+    from eligibility.from_fhir import check_as_of_ahead
+
+    try:
+        check_as_of_ahead(day, today=date.today())  # the CLI is an edge: it reads the clock
+    except InputError as exc:
+        from eligibility.service import record_refusal
+
+        try:
+            record_refusal(exc, actor=actor_name(), channel=channel, as_of=day)
+        except AuditError as audit:
+            fail(f"no decision released: {audit.one_line()}", code=EXIT_AUDIT)
+        fail(exc.message.replace("asOf", option, 1))

@@ -59,7 +59,7 @@ def tasks(decision: Decision, *, base_url: str) -> list[dict[str, Any]]:
 class _Builder:
     def __init__(self, decision: Decision, base_url: str) -> None:
         self.decision = decision
-        self.systems = CodeSystems(base_url)
+        self.systems = CodeSystems()
         self.reason = {"reference": guidance_url(base_url, decision.decision_id)}
 
     def data_task(self, criterion: Criterion, index: int, request: DataRequest) -> dict[str, Any]:
