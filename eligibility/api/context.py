@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from eligibility.api.cds_auth import CdsVerifier
+from eligibility.api.group_commit import DecisionWriter
 from eligibility.api.links import LinkSigner
 from eligibility.api.refusals import RefusalLimiter
 from eligibility.api.token_cache import TokenCache
@@ -45,6 +46,11 @@ class ApiContext:
     refusals: RefusalLimiter = field(default_factory=lambda: RefusalLimiter(burst=20, window_s=60.0))
     # API tokens found active, trusted for at most TOKEN_RECHECK_S (the bound on revocation).
     tokens: TokenCache = field(default_factory=TokenCache)
+    # Decisions and their rejections, recorded in groups behind write_lock (api/group_commit.py).
+    decisions: DecisionWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.decisions = DecisionWriter(self.session_factory, self.write_lock)
 
     def read_session(self) -> Session:
         """A session that does not take SQLite's write lock (token lookups, history reads)."""
