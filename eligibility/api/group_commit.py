@@ -64,7 +64,18 @@ class DecisionWriter:
     async def _write_all(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting, []
-            outcomes = await run_in_threadpool(self._write_group, group)
+            try:
+                outcomes = await run_in_threadpool(self._write_group, group)
+            except BaseException as exc:  # e.g. cancelled at shutdown: no caller may wait for ever
+                stranded, self._waiting = [*group, *self._waiting], []
+                for waiting in stranded:
+                    if waiting.done.done():
+                        continue
+                    if isinstance(exc, Exception):
+                        waiting.done.set_exception(exc)
+                    else:
+                        waiting.done.cancel()
+                raise
             for waiting, error in zip(group, outcomes, strict=True):
                 if error is None:
                     waiting.done.set_result(None)
