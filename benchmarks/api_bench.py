@@ -57,7 +57,7 @@ from benchmarks.breakdown import breakdown, medians_ms  # noqa: E402
 from eligibility.api.users import Role, add_user  # noqa: E402
 from eligibility.audit.database import make_engine  # noqa: E402
 from eligibility.audit.migrate import upgrade  # noqa: E402
-from eligibility.pipeline import decide, prepare  # noqa: E402
+from eligibility.from_fhir import decide, prepare  # noqa: E402
 from fhir_adapters.cds_hooks import SERVICE_ID, prefetch_templates  # noqa: E402
 from fhir_adapters.validated import process_cache  # noqa: E402
 
@@ -209,7 +209,7 @@ def running_server(folder: Path, workers: int) -> Iterator[Server]:
         "DRG_ELIGIBILITY_API_WORKERS": str(workers),
     }
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "eligibility.api.app:create_app", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", "eligibility.app:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, env=env)
     server = Server(base=f"http://127.0.0.1:{port}", token=token, key=key, pid=process.pid)

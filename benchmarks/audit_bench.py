@@ -43,7 +43,7 @@ from eligibility.audit.database import make_engine, read_session
 from eligibility.audit.migrate import upgrade
 from eligibility.audit.verify import verify
 from eligibility.decision import Decision, PatientRef
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_BUNDLE = ROOT / "tests" / "audit" / "fixtures" / "crps-foot-eligible.json"

@@ -108,10 +108,10 @@ def child_run(export: Path, out: Path, workers: int) -> dict[str, Any]:
 
 def per_patient_costs(count: int = 150) -> dict[str, float]:
     """Milliseconds per patient, in one process, for the single-patient path's steps."""
-    from eligibility.pipeline import decide_parsed, prepare
+    from eligibility.from_fhir import decide_parsed, prepare
     from eligibility.policy import load_policy
-    from eligibility.read_set import ReadSet
     from eligibility.service import evaluate_one
+    from fhir_adapters.read_set import ReadSet
     from fhir_adapters.validated import process_cache
 
     medications = {r["id"]: r for r in shared_resources() if r["resourceType"] == "Medication"}

@@ -63,7 +63,7 @@ def _cds_bundle(body: bytes) -> bytes | None:
 def breakdown(bundle: dict[str, Any], cds_request: dict[str, Any], folder: Path, today: date) -> None:
     from eligibility.api.cds_auth import CdsVerifier, TrustedIssuer
     from eligibility.api.workers import ProcessEvaluator
-    from eligibility.pipeline import decide_parsed, prepare, resolve_policy
+    from eligibility.from_fhir import decide_parsed, prepare, resolve_policy
     from eligibility.service import evaluate_one, record_batch
     from fhir_adapters.cds_hooks import decision_to_cards
     from fhir_adapters.outbound import operation_result

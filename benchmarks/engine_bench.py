@@ -17,7 +17,7 @@ from pathlib import Path
 
 import orjson
 
-from eligibility.pipeline import decide_parsed, prepare
+from eligibility.from_fhir import decide_parsed, prepare
 from eligibility.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from eligibility.cli_support import EXIT_AUDIT, EXIT_USAGE, actor_name, fail
+from eligibility.commands.support import EXIT_AUDIT, EXIT_USAGE, actor_name, fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.explain import render_text
 from eligibility.policy import installed_policies, load_policy
@@ -322,10 +322,10 @@ def _register_commands() -> None:
 
     Batch registers the `report` group first (`report cohort`); the compliance reports join it.
     """
-    from eligibility.api.cli import register as register_api
-    from eligibility.audit.cli import register as register_audit
-    from eligibility.batch.cli import register as register_batch
-    from reports.cli import register as register_reports
+    from eligibility.commands.audit import register as register_audit
+    from eligibility.commands.batch import register as register_batch
+    from eligibility.commands.report import register as register_reports
+    from eligibility.commands.serve import register as register_api
 
     for register in (register_audit, register_batch, register_reports, register_api):
         register(app)

@@ -19,9 +19,9 @@ from eligibility.derive import Context, Finding, derive_findings
 from eligibility.derive.unrecognised import derive_unrecognised
 from eligibility.errors import EngineError
 from eligibility.explain import describe_action, summarize
-from eligibility.facts import PatientRecord
+from eligibility.facts import PatientFacts
 from eligibility.policy import Policy
-from eligibility.rules import Rule, fire, session
+from eligibility.rules import Rule, fire, rule_state
 from eligibility.version import ENGINE_VERSION
 
 __all__ = ["CONDITION_ACTIONS", "CRITERIA", "evaluate"]
@@ -66,7 +66,7 @@ def _one(what: str, values: list[str]) -> str:
 
 
 def evaluate(
-    record: PatientRecord,
+    record: PatientFacts,
     *,
     policy: Policy,
     as_of: date,
@@ -77,7 +77,7 @@ def evaluate(
     ctx = Context(record, policy, as_of)
     findings = derive_findings(ctx)
     fired: list[tuple[Rule, int]] = []
-    with session(policy.ruleset_name) as sid:
+    with rule_state(policy.ruleset_name) as sid:
         fired += _once(fire(policy, sid, [_fact(f, i) for i, f in enumerate(findings)]))
 
         statuses: dict[str, list[str]] = defaultdict(list)

@@ -1,6 +1,6 @@
 """Typed, provenance-carrying facts: the only thing the engine reads about a patient.
 
-`fhir_adapters` projects a FHIR record into a `PatientRecord`; the engine never sees FHIR JSON.
+`fhir_adapters` projects a FHIR record into a `PatientFacts`; the engine never sees FHIR JSON.
 Every fact knows the `ResourceType/id` it came from and its clinically relevant date, so every
 piece of evidence in a decision can be traced back to the resource a clinician can open.
 
@@ -22,7 +22,7 @@ __all__ = [
     "MedicationFact",
     "ObservationFact",
     "PatientFact",
-    "PatientRecord",
+    "PatientFacts",
     "ProcedureFact",
 ]
 
@@ -159,7 +159,7 @@ class AllergyFact:
 
 
 @dataclass(frozen=True, slots=True)
-class PatientRecord:
+class PatientFacts:
     """One patient's record, projected. Tuples are sorted by reference so order never matters."""
 
     patient: PatientFact

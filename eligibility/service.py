@@ -28,7 +28,7 @@ from eligibility.audit.database import SessionFactory
 from eligibility.audit.database import session_factory as default_session_factory
 from eligibility.decision import Decision
 from eligibility.errors import AuditError, InputError
-from eligibility.pipeline import decide_parsed, prepare, resolve_policy
+from eligibility.from_fhir import decide_parsed, prepare, resolve_policy
 from eligibility.review_reasons import check_reason
 from fhir_adapters import ReadProblem
 
@@ -94,7 +94,7 @@ class Rejected:
 def evaluate_one(raw: bytes, *, as_of: date, policy: str | None = None, read_all: bool = False) -> Evaluated | Rejected:
     """Parse and evaluate without recording; the result must go through `record_batch`.
 
-    Validates what the policy reads (`read_all`: every resource of a read type; eligibility/pipeline.py).
+    Validates what the policy reads (`read_all`: every resource of a read type; eligibility/from_fhir.py).
     Safe to call in worker processes; every exception becomes a `Rejected` so that a batch
     records it instead of losing it.
     """

@@ -27,7 +27,7 @@ import orjson
 from eligibility.batch.export_reader import ExportFile, LineReader, OverlongLine, find_export_files
 from eligibility.derive.context import Context
 from eligibility.errors import InputError, WrongResourceTypeError
-from eligibility.facts import Coding, PatientRecord
+from eligibility.facts import Coding, PatientFacts
 from eligibility.policy import Policy
 from fhir_adapters import parse_input, parse_resources
 
@@ -80,7 +80,7 @@ def collect_terms(paths: Iterable[Path], policy: Policy, *, as_of: date) -> Term
     return report
 
 
-def _unread(record: PatientRecord, policy: Policy, as_of: date) -> Iterator[tuple[Term, str, str]]:
+def _unread(record: PatientFacts, policy: Policy, as_of: date) -> Iterator[tuple[Term, str, str]]:
     ctx = Context(record, policy, as_of)
     identifier = policy.identifier
     for med in record.medications:
@@ -106,7 +106,7 @@ def _components(policy: Policy, text: str) -> list[str]:
     return component_names(text, policy.identifier.salt_words) if policy.identifier.v11 else []
 
 
-def _records(paths: Iterable[Path], report: TermsReport) -> Iterator[PatientRecord]:
+def _records(paths: Iterable[Path], report: TermsReport) -> Iterator[PatientFacts]:
     for path in paths:
         if (path.is_dir() and any(path.glob("*.ndjson"))) or (path.is_dir() and any(path.glob("*.ndjson.gz"))):
             yield from _export(path, report)
@@ -119,7 +119,7 @@ def _records(paths: Iterable[Path], report: TermsReport) -> Iterator[PatientReco
             report.problems.append(f"{path}: no such file or directory")
 
 
-def _file(path: Path, report: TermsReport) -> Iterator[PatientRecord]:
+def _file(path: Path, report: TermsReport) -> Iterator[PatientFacts]:
     try:
         raw = path.read_bytes()
         parsed = parse_input(raw)
@@ -141,12 +141,12 @@ def _file(path: Path, report: TermsReport) -> Iterator[PatientRecord]:
         report.problems.append(f"{path}: {exc.one_line()}")
         return
     report.resources += parsed.resource_count
-    yield parsed.record
+    yield parsed.facts
 
 
 def _alone(
     resource: dict[str, Any], medications: dict[str, dict[str, Any]], report: TermsReport, where: str
-) -> Iterator[PatientRecord]:
+) -> Iterator[PatientFacts]:
     """One resource read with the Medication it references and a stand-in Patient for its subject."""
     report.resources += 1
     subject = str((resource.get("subject") or {}).get("reference") or "")
@@ -156,12 +156,12 @@ def _alone(
     if target is not None:
         group.append(target)
     try:
-        yield parse_resources(group).record
+        yield parse_resources(group).facts
     except InputError as exc:
         report.problems.append(f"{where} {resource.get('resourceType')}/{resource.get('id')}: {exc.one_line()}")
 
 
-def _export(directory: Path, report: TermsReport) -> Iterator[PatientRecord]:
+def _export(directory: Path, report: TermsReport) -> Iterator[PatientFacts]:
     """A Bulk Data export: each medication, condition and procedure read on its own, with the Medication
     it references (Medication files are indexed first) and a stand-in Patient for its subject."""
     files = find_export_files(directory)

@@ -13,7 +13,7 @@ Three classes of input used to end in a 500 or a silently different decision (is
   of the rules (OverflowError, "year 0 is out of range"). Dates are recognised by the FHIR element
   naming convention (`…Date`, `…DateTime`, `…Instant`, and `start`, `end`, `issued`, `authoredOn`).
   Only what is read does date arithmetic, so the pipeline refuses such a date in a resource the
-  policy reads and reports it as a warning in one it does not (`edge_date`, fhir_adapters/pipeline.py).
+  policy reads and reports it as a warning in one it does not (`edge_date`, fhir_adapters/reading.py).
 
 How it stays cheap (issue 14: the old walk over every value was 2.4 ms of a 3.2 ms envelope on a
 200-entry chart): the parsed document is serialised again by orjson inside `_WRAPPERS` lists.

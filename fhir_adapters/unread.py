@@ -1,7 +1,7 @@
 """What is checked of a resource the policy does not read, and how a problem in it is reported.
 
 The point of care validates with the R4B models only what the policy reads (`ReadFilter`, in practice
-`eligibility.read_set.ReadSet`): most of a chart is vitals, labs and visits no rule looks at, and
+`fhir_adapters.read_set.ReadSet`): most of a chart is vitals, labs and visits no rule looks at, and
 validating them cost most of a call. The rest is checked for structure only:
 
 - it is a JSON object with a known `resourceType` (the envelope and the pipeline refuse anything else,

@@ -9,7 +9,7 @@ the chain proof of the decision record: its seq and hashes recomputed here, the 
 checkpoint at or after it, and whether the trail verifies up to that checkpoint.
 
 Producing a pack is a read of the decision: callers record it with `store.append_access` and commit
-*before* calling these functions (as `reports.cli` does), so the pack lists its own read.
+*before* calling these functions (as `eligibility.commands.report` does), so the pack lists its own read.
 """
 
 from __future__ import annotations

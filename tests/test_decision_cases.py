@@ -3,7 +3,7 @@
 Each `tests/cases/NNN-slug.json` holds a FHIR R4 Bundle and the decision its policy (`drg-clinic@1.0.0` or
 `@1.1.0`) must produce for it (spec: shared/spec/candidacy-policy.md). This module reads only those JSON files.
 
-- test_decision_case: runs `eligibility.pipeline.decide` under the case's policy and under every policy of its
+- test_decision_case: runs `eligibility.from_fhir.decide` under the case's policy and under every policy of its
   `expected_under` (v1.0 cases also run under v1.1, changed only where spec §7 says so), and compares outcome,
   stage, label_status, each criterion status, the exact multiset of actions, the `unrecognised` references
   and `matched_by`; every `unknown` criterion must carry a data request and every criterion a reason.
@@ -219,7 +219,7 @@ def _action_key(action: Any) -> str:
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("case_path", "policy"), RUNS, ids=RUN_IDS)
 def test_decision_case(case_path: Path, policy: str) -> None:
-    from eligibility.pipeline import decide  # lazy: the file checks below must run without the engine
+    from eligibility.from_fhir import decide  # lazy: the file checks below must run without the engine
 
     case = _load(case_path)
     expected = expected_under(case, policy)

@@ -13,7 +13,7 @@ import pytest
 from eligibility.decision import Decision
 from eligibility.engine import CRITERIA, evaluate
 from eligibility.errors import EngineError
-from eligibility.pipeline import decide, decide_parsed, prepare
+from eligibility.from_fhir import decide, decide_parsed, prepare
 from eligibility.policy import installed_policies, load_policy
 from eligibility.rules import CATALOGS, build_catalog
 from tests.conftest import SAMPLES
@@ -162,7 +162,7 @@ def test_a_reason_missing_for_the_chosen_status_is_an_engine_error(
     parsed = prepare(example_bytes)
     with pytest.raises(EngineError, match="adult"):
         evaluate(
-            parsed.record,
+            parsed.facts,
             policy=load_policy(),
             as_of=AS_OF,
             input_sha256="x",

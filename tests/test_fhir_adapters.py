@@ -1,4 +1,4 @@
-"""fhir_adapters: FHIR R4 submissions -> PatientRecord, canonical input, typed errors with locations.
+"""fhir_adapters: FHIR R4 submissions -> PatientFacts, canonical input, typed errors with locations.
 
 Shared samples live in ../shared/fhir-samples beside the repo (CI clones them there); the tests that
 need them skip with a reason when the folder is absent. Our own fixture covers every projected field.
@@ -26,7 +26,7 @@ from eligibility.errors import (
     PatientCountError,
     WrongResourceTypeError,
 )
-from eligibility.facts import Coding, ConditionFact, PatientRecord
+from eligibility.facts import Coding, ConditionFact, PatientFacts
 from fhir_adapters import ParsedInput, normalize_icd10, parse_input, parse_resources
 from fhir_adapters.dates import first_day, last_day
 
@@ -304,7 +304,7 @@ def _documents() -> Iterator[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize(("name", "document"), list(_documents()), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_read_resource_is_projected_field_by_field(name: str, document: dict[str, Any]) -> None:
-    record = parse(document).record
+    record = parse(document).facts
     facts = {fact.reference: fact for field in set(FACT_FIELD.values()) for fact in getattr(record, field)}
     expected_counts: Counter[str] = Counter()
     checked = 0
@@ -337,8 +337,8 @@ def test_every_read_resource_is_projected_field_by_field(name: str, document: di
 
 
 @pytest.fixture(scope="module")
-def fixture_record() -> PatientRecord:
-    return parse_input(FIXTURE.read_bytes()).record
+def fixture_record() -> PatientFacts:
+    return parse_input(FIXTURE.read_bytes()).facts
 
 
 def _by_ref(facts: tuple[Any, ...], reference: str) -> Any:
@@ -347,7 +347,7 @@ def _by_ref(facts: tuple[Any, ...], reference: str) -> Any:
     return matches[0]
 
 
-def test_fixture_patient_and_ignored_types(fixture_record: PatientRecord) -> None:
+def test_fixture_patient_and_ignored_types(fixture_record: PatientFacts) -> None:
     assert fixture_record.patient.reference == "Patient/pat-1"
     assert fixture_record.patient.birth_date == date(1970, 3, 15)
     assert fixture_record.patient.gender == "female"
@@ -355,7 +355,7 @@ def test_fixture_patient_and_ignored_types(fixture_record: PatientRecord) -> Non
     assert fixture_record.ignored_types == (("Claim", 1), ("Practitioner", 1))
 
 
-def test_condition_dates_onset_is_conservative(fixture_record: PatientRecord) -> None:
+def test_condition_dates_onset_is_conservative(fixture_record: PatientFacts) -> None:
     crps = _by_ref(fixture_record.conditions, "Condition/crps-left-foot")
     assert crps.onset == date(2019, 5, 31)  # "2019-05": last day of the month
     assert crps.recorded == date(2019, 6, 2)  # local date as written, no shift to UTC (would be 3 June)
@@ -367,7 +367,7 @@ def test_condition_dates_onset_is_conservative(fixture_record: PatientRecord) ->
     assert by_age.onset == date(2011, 3, 14)  # born 1970-03-15, onset at age 40: last day aged 40
 
 
-def test_condition_codes_status_sites(fixture_record: PatientRecord) -> None:
+def test_condition_codes_status_sites(fixture_record: PatientFacts) -> None:
     crps = _by_ref(fixture_record.conditions, "Condition/crps-left-foot")
     assert [(c.system, c.code) for c in crps.codes] == [(ICD10CM, "G90.522"), (SNOMED, "128200000")]
     assert (crps.clinical_status, crps.verification_status, crps.abated) == ("active", "confirmed", False)
@@ -383,7 +383,7 @@ def test_condition_codes_status_sites(fixture_record: PatientRecord) -> None:
     assert entered_in_error.abated is True  # _abatementDateTime with only a data-absent-reason
 
 
-def test_medication_request_with_referenced_medication(fixture_record: PatientRecord) -> None:
+def test_medication_request_with_referenced_medication(fixture_record: PatientFacts) -> None:
     rx = _by_ref(fixture_record.medications, "MedicationRequest/gabapentin-rx")
     assert rx.kind == "MedicationRequest"
     assert [c.code for c in rx.codes] == ["310431", "25480", "386845007"]  # code, contained Substance, ingredient
@@ -397,7 +397,7 @@ def test_medication_request_with_referenced_medication(fixture_record: PatientRe
     assert [c.code for c in rx.reason_codes] == ["22253000", "G90.522", "128200000"]
 
 
-def test_medication_statement_and_administration(fixture_record: PatientRecord) -> None:
+def test_medication_statement_and_administration(fixture_record: PatientFacts) -> None:
     statement = _by_ref(fixture_record.medications, "MedicationStatement/duloxetine-statement")
     assert statement.codes == (Coding(RXNORM, "72625"),)
     assert statement.text is None  # a bare code is not a drug name
@@ -409,7 +409,7 @@ def test_medication_statement_and_administration(fixture_record: PatientRecord) 
     assert [c.code for c in dose.codes] == ["310431", "25480", "386845007"]  # Medication/id reference
 
 
-def test_procedures_observations_encounter_device_allergy(fixture_record: PatientRecord) -> None:
+def test_procedures_observations_encounter_device_allergy(fixture_record: PatientFacts) -> None:
     pt = _by_ref(fixture_record.procedures, "Procedure/pt-course")
     assert (pt.start, pt.end) == (date(2019, 9, 2), date(2019, 10, 28))
     assert pt.outcome == (Coding(SNOMED, "385671000", "Unsuccessful"),)
@@ -460,7 +460,7 @@ def test_missing_subject_is_a_warning_not_a_silent_guess() -> None:
 def test_synthea_transaction_bundles(name: str) -> None:
     document = sample(name)
     parsed = parse(document)
-    record = parsed.record
+    record = parsed.facts
     patient_entry = document["entry"][0]
     assert record.patient.reference == f"Patient/{patient_entry['resource']['id']}"
     assert record.patient.gender == patient_entry["resource"]["gender"]
@@ -477,7 +477,7 @@ def test_synthea_transaction_bundles(name: str) -> None:
 
 @needs_samples
 def test_synthea_medication_request_reason_reference_via_urn_uuid() -> None:
-    record = parse(sample(SYNTHEA[1])).record
+    record = parse(sample(SYNTHEA[1])).facts
     (rx,) = record.medications
     assert rx.reference == "MedicationRequest/e1e45551-ea23-40f1-9a5a-64dd5684185b"
     assert rx.codes == (Coding(RXNORM, "316049", "Hydrochlorothiazide 25 MG"),)
@@ -492,7 +492,7 @@ def test_synthea_medication_request_reason_reference_via_urn_uuid() -> None:
 @needs_samples
 def test_us_core_single_resources_wrapped_with_their_patient() -> None:
     parsed = parse(us_core_bundle())
-    record = parsed.record
+    record = parsed.facts
     assert record.patient == record.patient.__class__("Patient/example", date(1987, 2, 20), None)  # no gender
     (condition,) = record.conditions
     # SNOMED and ICD-10-CM on one Condition; the ICD code keeps its dot
@@ -522,8 +522,8 @@ def test_us_core_single_resources_wrapped_with_their_patient() -> None:
 @needs_samples
 def test_lone_patient_resource() -> None:
     parsed = parse_input((SAMPLES / "patient-example.json").read_bytes())
-    assert parsed.record == PatientRecord(patient=parsed.record.patient)
-    assert parsed.record.patient.reference == "Patient/example"
+    assert parsed.facts == PatientFacts(patient=parsed.facts.patient)
+    assert parsed.facts.patient.reference == "Patient/example"
     assert orjson.loads(parsed.canonical)["type"] == "collection"
 
 
@@ -544,7 +544,7 @@ def _all_inputs() -> list[tuple[str, bytes]]:
 def test_canonical_reparses_to_the_same_record_and_sha(name: str, raw: bytes) -> None:
     first = parse_input(raw)
     again = parse_input(first.canonical)
-    assert again.record == first.record
+    assert again.facts == first.facts
     assert again.canonical == first.canonical
     assert again.input_sha256 == first.input_sha256
     assert len(first.input_sha256) == 64
@@ -567,7 +567,7 @@ def test_entry_order_does_not_matter(name: str, raw: bytes) -> None:
         other = parse(shuffled)
         assert other.canonical == reference.canonical
         assert other.input_sha256 == reference.input_sha256
-        assert other.record == reference.record
+        assert other.facts == reference.facts
 
 
 def test_content_change_changes_the_sha() -> None:
@@ -576,7 +576,7 @@ def test_content_change_changes_the_sha() -> None:
     document["entry"][10]["resource"]["valueInteger"] = 8
     changed = parse(document)
     assert changed.input_sha256 != reference.input_sha256
-    assert changed.record != reference.record
+    assert changed.facts != reference.facts
     # The Bundle envelope (id, timestamp) is not content.
     document = load(FIXTURE)
     document["id"], document["timestamp"] = "other-export", "2026-02-01T00:00:00Z"
@@ -596,7 +596,7 @@ def test_parse_resources_does_not_mutate_its_input() -> None:
     before = copy.deepcopy(resources)
     parsed = parse_resources(resources)
     assert resources == before
-    assert _by_ref(parsed.record.conditions, "Condition/x11").codes[0].code == "M79606"
+    assert _by_ref(parsed.facts.conditions, "Condition/x11").codes[0].code == "M79606"
     assert orjson.loads(parsed.canonical)["type"] == "collection"
 
 
@@ -622,9 +622,9 @@ def test_ndjson_gives_the_same_record_as_the_bundle(name: str) -> None:
     document = sample(name)
     from_bundle = parse(document)
     from_ndjson = parse_input(_ndjson_from_bundle(document))
-    assert from_ndjson.record == from_bundle.record
+    assert from_ndjson.facts == from_bundle.facts
     assert orjson.loads(from_ndjson.canonical)["type"] == "collection"
-    assert parse_input(from_ndjson.canonical).record == from_bundle.record
+    assert parse_input(from_ndjson.canonical).facts == from_bundle.facts
 
 
 @needs_samples
@@ -639,7 +639,7 @@ def test_ndjson_with_urn_uuid_references_does_not_resolve() -> None:
 def test_ndjson_str_input_and_crlf() -> None:
     lines = [orjson.dumps(PATIENT).decode(), orjson.dumps(observation()).decode()]
     parsed = parse_input("\r\n".join(lines))
-    assert parsed.record.observations[0].value_number == 6.0
+    assert parsed.facts.observations[0].value_number == 6.0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -691,7 +691,7 @@ def test_accepted_bundle_types() -> None:
     for bundle_type in ("collection", "searchset", "transaction", "batch", "transaction-response", "document"):
         parsed = parse(bundle(PATIENT, observation(), bundle_type=bundle_type))
         assert orjson.loads(parsed.canonical)["type"] == bundle_type
-        assert len(parsed.record.observations) == 1
+        assert len(parsed.facts.observations) == 1
     response = {
         "resourceType": "Bundle",
         "type": "transaction-response",
@@ -775,7 +775,7 @@ def test_references_the_rules_do_not_read_are_not_errors() -> None:
         reasonReference=[{"reference": "DiagnosticReport/absent"}, {"reference": "Observation/absent"}],
     )
     obs = observation(encounter={"reference": "Encounter/elsewhere"}, performer=[{"reference": "Organization/o"}])
-    record = parse(bundle(PATIENT, resource, obs)).record
+    record = parse(bundle(PATIENT, resource, obs)).facts
     assert record.medications[0].reason_codes == ()
     assert len(record.observations) == 1
 
@@ -794,7 +794,7 @@ def test_references_resolve_by_absolute_full_url_and_history() -> None:
         ],
     }
     parsed = parse(document)
-    assert [o.reference for o in parsed.record.observations] == ["Observation/o1", "Observation/o2"]
+    assert [o.reference for o in parsed.facts.observations] == ["Observation/o1", "Observation/o2"]
     assert orjson.loads(parsed.canonical)["entry"][2]["search"] == {"mode": "match"}
 
 
@@ -845,10 +845,10 @@ def test_invalid_resources_are_located_at_the_field() -> None:
 def test_unread_types_are_not_validated() -> None:
     claim = {"resourceType": "Claim", "id": "c", "status": 42, "bogus": True}
     parsed = parse(bundle(PATIENT, claim))
-    assert parsed.record.ignored_types == (("Claim", 1),)
+    assert parsed.facts.ignored_types == (("Claim", 1),)
     assert b'"bogus":true' in parsed.canonical  # kept in the audited input
     r4_only = {"resourceType": "MedicinalProduct", "id": "mp"}
-    assert parse(bundle(PATIENT, r4_only)).record.ignored_types == (("MedicinalProduct", 1),)
+    assert parse(bundle(PATIENT, r4_only)).facts.ignored_types == (("MedicinalProduct", 1),)
 
 
 def test_every_error_is_an_input_error_with_a_location() -> None:
@@ -900,7 +900,7 @@ def test_icd10_codes_kept_as_sent_and_normalized_for_matching() -> None:
         {"resourceType": "Condition", "id": f"c{i}", "subject": {"reference": "Patient/p1"}, "code": {"coding": [c]}}
         for i, c in enumerate((dotted, plain))
     ]
-    record = parse(bundle(PATIENT, *conditions)).record
+    record = parse(bundle(PATIENT, *conditions)).facts
     codes = [c.codes[0].code for c in record.conditions]
     assert codes == ["G90.52", "G9052"]
     assert {normalize_icd10(code) for code in codes} == {"G9052"}
@@ -912,14 +912,14 @@ def test_supply_duration_units() -> None:
     def days(duration: dict[str, Any]) -> float | None:
         resource = med_request(dispenseRequest={"expectedSupplyDuration": duration})
         parsed = parse(bundle(PATIENT, resource))
-        return parsed.record.medications[0].expected_supply_days
+        return parsed.facts.medications[0].expected_supply_days
 
     assert days({"value": 30, "system": "http://unitsofmeasure.org", "code": "d"}) == 30.0
     assert days({"value": 2, "unit": "weeks"}) == 14.0
     assert days({"value": 1, "code": "mo", "system": "http://unitsofmeasure.org"}) == 30.4375
     resource = med_request(dispenseRequest={"expectedSupplyDuration": {"value": 3, "unit": "fortnights"}})
     parsed = parse(bundle(PATIENT, resource))
-    assert parsed.record.medications[0].expected_supply_days is None
+    assert parsed.facts.medications[0].expected_supply_days is None
     assert parsed.warnings == (
         "Bundle.entry[1].resource.dispenseRequest.expectedSupplyDuration: duration 3.0 'fortnights' is not a "
         "number of time units; supply days not read",
@@ -936,7 +936,7 @@ def test_partial_dates_never_make_a_patient_older_or_a_pain_longer() -> None:
         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G90.522"}]},
         "recordedDate": "2025-02",
     }
-    record = parse_resources([patient, condition]).record
+    record = parse_resources([patient, condition]).facts
     assert record.patient.birth_date == date(1990, 12, 31)
     assert record.conditions[0].recorded == date(2025, 2, 28)
     assert record.conditions[0].date == date(2025, 2, 28)
@@ -957,5 +957,5 @@ def test_assumptions_are_reported_as_warnings() -> None:
         "Bundle.entry[2].resource.ingredient[0].itemReference.reference: ingredient 'Substance/not-sent' is not "
         "in this record; its code is not read",
     )
-    assert parsed.record.medications[0].codes == (Coding(RXNORM, "310431"),)
-    assert len(parsed.record.observations) == 1
+    assert parsed.facts.medications[0].codes == (Coding(RXNORM, "310431"),)
+    assert len(parsed.facts.observations) == 1

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from eligibility.errors import InputError
 from eligibility.policy import load_policy
-from eligibility.read_set import ReadSet
 from eligibility.service import Evaluated, evaluate_one
 from fhir_adapters import json_guard, parse_input
 from fhir_adapters.json_guard import MAX_DEPTH, check_document
+from fhir_adapters.read_set import ReadSet
 from tests.conftest import EXAMPLES, SAMPLES
 
 BASE: dict[str, Any] = json.loads((EXAMPLES / "crps-left-foot.json").read_bytes())
@@ -56,7 +56,7 @@ def test_duplicate_keys_are_refused_naming_the_key(text: str) -> None:
     ],
 )
 def test_unique_keys_with_escapes_and_spaces_are_read(text: str) -> None:
-    assert parse_input(text.encode()).record.patient.reference == "Patient/p1"
+    assert parse_input(text.encode()).facts.patient.reference == "Patient/p1"
 
 
 def test_the_shared_synthea_samples_have_no_duplicate_keys() -> None:

@@ -18,8 +18,8 @@ import pytest
 
 from eligibility.decision import Decision
 from eligibility.facts import Coding, MedicationFact
+from eligibility.from_fhir import decide
 from eligibility.medications import component_names
-from eligibility.pipeline import decide
 from eligibility.policy import load_policy
 from tests.medication_records import one_medication_record
 

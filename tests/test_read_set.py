@@ -1,6 +1,6 @@
 """The read set leaves out only what no rule reads: every decision is the same with and without it.
 
-Bulk runs decide from the lines `ReadSet.for_policy` keeps (eligibility/read_set.py). Every decision case
+Bulk runs decide from the lines `ReadSet.for_policy` keeps (fhir_adapters/read_set.py). Every decision case
 holds only what its decision needs, so the filter must keep all of it (a value set missing from
 eligibility/derive/reads.py shows here); the Synthea samples, mostly unread, must decide the same from
 the whole Bundle and from the reduced one. Equal means equal clinical content except the input hash,
@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from eligibility.errors import PolicyError
-from eligibility.pipeline import decide, resolve_policy
-from eligibility.read_set import ReadSet
+from eligibility.from_fhir import decide, resolve_policy
+from fhir_adapters.read_set import ReadSet
 from tests.conftest import SAMPLES
 
 CASES = sorted((Path(__file__).resolve().parent / "cases").glob("[0-9][0-9][0-9]-*.json"))

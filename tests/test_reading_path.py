@@ -21,11 +21,11 @@ import orjson
 import pytest
 
 from eligibility.errors import DanglingReferenceError, InputError, InvalidResourceError, NotFHIRError
-from eligibility.pipeline import decide, prepare, resolve_policy
-from eligibility.read_set import ReadSet
+from eligibility.from_fhir import decide, prepare, resolve_policy
 from eligibility.service import Evaluated, evaluate_one
 from fhir_adapters.models import validate_r4
 from fhir_adapters.outbound import operation_result
+from fhir_adapters.read_set import ReadSet
 from tests.conftest import EXAMPLES, SAMPLES
 
 CASES = sorted((Path(__file__).resolve().parent / "cases").glob("[0-9][0-9][0-9]-*.json"))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from eligibility.audit.diff import Difference, json_diff
 from eligibility.audit.store import load_decision
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 from eligibility.policy import load_policy
 
 __all__ = ["ReplayResult", "replay"]

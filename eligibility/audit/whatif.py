@@ -19,7 +19,7 @@ from eligibility.audit.models import KIND_DECISION
 from eligibility.audit.store import get_input, iter_records
 from eligibility.decision import Decision
 from eligibility.errors import EligibilityError
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 from eligibility.policy import Policy, load_policy
 
 __all__ = ["CriterionChange", "DecisionChange", "WhatIfReport", "whatif"]

@@ -21,7 +21,7 @@ __all__ = ["BatchOptions", "BatchSummary", "run_batch"]
 
 def __getattr__(name: str) -> Any:
     # Lazy: the runner pulls in the audit store, Dask and the engine; `drg-eligibility --help` imports
-    # eligibility.batch.cli and needs none of them.
+    # eligibility.commands.batch and needs none of them.
     if name in ("BatchOptions", "run_batch"):
         from . import runner
 

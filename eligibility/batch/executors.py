@@ -49,7 +49,7 @@ class Evaluation:
     evaluate: ChunkEvaluator
     as_of: date
     policy: str  # id@version, resolved in the parent so that every worker uses the same
-    read_all: bool = False  # --read-all: validate every resource of a read type (eligibility/pipeline.py)
+    read_all: bool = False  # --read-all: validate every resource of a read type (eligibility/from_fhir.py)
 
 
 class Executor(Protocol):

@@ -2,7 +2,7 @@
 
     summary = run_batch(BatchOptions(export_dir, out, as_of=day, workers=2))
 
-1. scan: every export line the policy may read (eligibility/read_set.py) parsed once, in worker
+1. scan: every export line the policy may read (fhir_adapters/read_set.py) parsed once, in worker
    processes, and written to its patient's bucket; files of types it never reads are not opened;
 2. group: one bucket at a time, each patient's lines (and the shared Medications they reference)
    become the Bundle the single-patient path would get (patient_input.py);
@@ -33,11 +33,11 @@ from eligibility.errors import (
     NotJSONError,
     PolicyError,
 )
-from eligibility.pipeline import resolve_policy
+from eligibility.from_fhir import resolve_policy
 from eligibility.policy import Policy
-from eligibility.read_set import ReadSet
 from eligibility.service import Evaluated, Rejected, record_batch
 from eligibility.version import ENGINE_VERSION
+from fhir_adapters.read_set import ReadSet
 
 from .executors import DaskCluster, Evaluation, Executor, LocalProcesses
 from .export_reader import ExportFile, find_export_files

@@ -3,7 +3,7 @@ bucket on disk.
 
 Files of a type the policy never reads (`Claim.ndjson`, `ExplanationOfBenefit.2.ndjson.gz`...) are not
 scanned at all once their first line confirms the type their name gives; in the files that are scanned,
-lines the read set leaves out (eligibility/read_set.py) are counted and dropped. The rest of the export
+lines the read set leaves out (fhir_adapters/read_set.py) are counted and dropped. The rest of the export
 is cut into parts (a plain file in ranges of about `PART_BYTES`, a compressed file whole)
 that worker processes scan independently; each writes its own run files (spill.py). Nothing is
 decided here, so a scan can be thrown away and redone.
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import orjson
 
-from eligibility.read_set import ReadSet
 from eligibility.settings import get_settings
 from fhir_adapters.models import is_resource_type
+from fhir_adapters.read_set import ReadSet
 
 from .export_reader import ExportFile, LineReader, OverlongLine, line_starts
 from .links import route

@@ -1,4 +1,4 @@
-"""From a `PatientRecord` to findings the rules can judge. Pure: no clock, no I/O."""
+"""From a `PatientFacts` to findings the rules can judge. Pure: no clock, no I/O."""
 
 from eligibility.derive.context import Context
 from eligibility.derive.diagnosis import (

@@ -20,7 +20,7 @@ from eligibility.facts import (
     EncounterFact,
     MedicationFact,
     ObservationFact,
-    PatientRecord,
+    PatientFacts,
     ProcedureFact,
 )
 from eligibility.medications import Identification
@@ -59,7 +59,7 @@ class PainScore:
 
 @dataclass
 class Context:
-    record: PatientRecord
+    facts: PatientFacts
     policy: Policy
     as_of: date
     notes: list[str] = field(default_factory=list)
@@ -69,7 +69,7 @@ class Context:
     def _identified(self) -> dict[str, Identification]:
         hold_drugs = frozenset(self.policy.holds["entries"])
         identifier = self.policy.identifier
-        return {m.reference: identifier.identify(m, hold_drugs) for m in self.record.medications}
+        return {m.reference: identifier.identify(m, hold_drugs) for m in self.facts.medications}
 
     def identify(self, med: MedicationFact) -> Identification:
         """The §7 identity of one medication record, computed once per evaluation."""
@@ -106,7 +106,7 @@ class Context:
         """Conditions that are not refuted/entered-in-error and not dated after as_of."""
         return tuple(
             c
-            for c in self.record.conditions
+            for c in self.facts.conditions
             if c.verification_status not in _IGNORED_VERIFICATION
             and c.clinical_status != "entered-in-error"
             and self._not_future(c.date)
@@ -126,7 +126,7 @@ class Context:
     def observations(self) -> tuple[ObservationFact, ...]:
         return tuple(
             o
-            for o in self.record.observations
+            for o in self.facts.observations
             if o.status not in _IGNORED_OBSERVATION and self._not_future(o.effective)
         )
 
@@ -134,7 +134,7 @@ class Context:
     def procedures(self) -> tuple[ProcedureFact, ...]:
         return tuple(
             p
-            for p in self.record.procedures
+            for p in self.facts.procedures
             if p.status not in _IGNORED_PROCEDURE and self._not_future(p.start)
         )
 
@@ -142,7 +142,7 @@ class Context:
     def medications(self) -> tuple[MedicationFact, ...]:
         return tuple(
             m
-            for m in self.record.medications
+            for m in self.facts.medications
             if m.status not in _IGNORED_MEDICATION and self._not_future(m.start)
         )
 
@@ -150,13 +150,13 @@ class Context:
     def encounters(self) -> tuple[EncounterFact, ...]:
         return tuple(
             e
-            for e in self.record.encounters
+            for e in self.facts.encounters
             if e.status not in _IGNORED_ENCOUNTER and self._not_future(e.start)
         )
 
     @cached_property
     def devices(self) -> tuple[DeviceFact, ...]:
-        return tuple(d for d in self.record.devices if d.status not in {"entered-in-error", "inactive"})
+        return tuple(d for d in self.facts.devices if d.status not in {"entered-in-error", "inactive"})
 
     @cached_property
     def pain_scores(self) -> tuple[PainScore, ...]:

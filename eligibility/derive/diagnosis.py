@@ -47,9 +47,9 @@ def qualifying_conditions(ctx: Context) -> list[tuple[ConditionFact, Coding]]:
 
 
 def derive_age(ctx: Context) -> Finding:
-    birth = ctx.record.patient.birth_date
+    birth = ctx.facts.patient.birth_date
     minimum = ctx.t("adult_min_age_years")
-    ref = ctx.record.patient.reference
+    ref = ctx.facts.patient.reference
     if birth is None:
         return Finding(
             "age",

@@ -3,7 +3,7 @@
 Observations and Encounters are read only through these value sets (context.py pain scores,
 diagnosis.py pain-score sites, preparation.py smoking, safety.py pregnancy and psychological
 evaluation, stage.py trial relief, treatments.py physical therapy). A bulk run uses the list to leave
-out the vitals, labs and visits no rule looks at (eligibility/read_set.py). A derivation that starts
+out the vitals, labs and visits no rule looks at (fhir_adapters/read_set.py). A derivation that starts
 reading another value set from these types must add it here: tests/test_read_set.py decides every
 decision case with and without the filter and fails when they differ.
 """

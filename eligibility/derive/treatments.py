@@ -24,7 +24,7 @@ FAILED, EFFECTIVE, UNDOCUMENTED, INADEQUATE = "failed", "effective", "undocument
 
 
 @dataclass
-class Trial:
+class TreatmentAttempt:
     """One treatment (a medication class, a PT course, one injection) and what became of it."""
 
     label: str
@@ -43,7 +43,9 @@ def _outcome(ctx: Context, procedure: ProcedureFact) -> str | None:
     return None
 
 
-def _judge_window(ctx: Context, label: str, start: date, end: date, base: list[Evidence], what: str) -> Trial:
+def _judge_window(
+    ctx: Context, label: str, start: date, end: date, base: list[Evidence], what: str
+) -> TreatmentAttempt:
     """Inferred outcome from the scores in [start, end] (both ends included)."""
     threshold = ctx.t("pain_score_failure_min")
     window = ctx.scores_between(start, min(end, ctx.as_of))
@@ -51,7 +53,7 @@ def _judge_window(ctx: Context, label: str, start: date, end: date, base: list[E
     span = f"{start.isoformat()} to {min(end, ctx.as_of).isoformat()}"
     if high:
         first = high[0]
-        return Trial(
+        return TreatmentAttempt(
             label,
             FAILED,
             f"{label}: pain {fmt_score(first.value)}/10 on {first.day.isoformat()}, after {what} (window {span})",
@@ -59,14 +61,14 @@ def _judge_window(ctx: Context, label: str, start: date, end: date, base: list[E
         )
     if window:
         last = window[-1]
-        return Trial(
+        return TreatmentAttempt(
             label,
             EFFECTIVE,
             f"{label}: pain stayed under {threshold} in its window ({span}; latest "
             f"{fmt_score(last.value)}/10 on {last.day.isoformat()})",
             base + [s.evidence(note=f"pain score after {label}") for s in window],
         )
-    return Trial(label, UNDOCUMENTED, f"{label}: adequate, but no outcome or pain score in {span}", base)
+    return TreatmentAttempt(label, UNDOCUMENTED, f"{label}: adequate, but no outcome or pain score in {span}", base)
 
 
 # --- medications -------------------------------------------------------------------------------
@@ -98,7 +100,7 @@ def _med_evidence(ctx: Context, med: MedicationFact, name: str, extra: str | Non
     )
 
 
-def _medication_trials(ctx: Context) -> list[Trial]:
+def _medication_attempts(ctx: Context) -> list[TreatmentAttempt]:
     matcher = ctx.policy.matcher
     by_class: dict[str, list[tuple[MedicationFact, str]]] = {}
     for med in ctx.medications:
@@ -109,7 +111,7 @@ def _medication_trials(ctx: Context) -> list[Trial]:
                 cls = "topical"  # §7: a topical NSAID is a topical, not an NSAID, for failed_medications
             if cls is not None:
                 by_class.setdefault(cls, []).append((med, ingredient))
-    trials: list[Trial] = []
+    attempts: list[TreatmentAttempt] = []
     adequate_days = ctx.t("medication_adequate_days")
     after_end = ctx.t("medication_window_after_end_days")
     for cls in sorted(by_class):
@@ -119,8 +121,8 @@ def _medication_trials(ctx: Context) -> list[Trial]:
         stopped = [(m, i) for m, i in items if m.status == "stopped" and m.status_reason]
         if stopped:
             med, ingredient = stopped[0]
-            trials.append(
-                Trial(
+            attempts.append(
+                TreatmentAttempt(
                     label,
                     FAILED,
                     f"{label}: {ingredient} stopped ({med.status_reason})",
@@ -131,13 +133,14 @@ def _medication_trials(ctx: Context) -> list[Trial]:
         spans = [(m.start, _exposure_end(ctx, m)) for m, _ in items]
         known = [(s, e) for s, e in spans if s is not None and e is not None]
         if not known:
-            trials.append(Trial(label, INADEQUATE, f"{label}: dates do not show how long it was taken", base))
+            why = f"{label}: dates do not show how long it was taken"
+            attempts.append(TreatmentAttempt(label, INADEQUATE, why, base))
             continue
         start = min(s for s, _ in known)
         end = max(e for _, e in known)
         if (end - start).days < adequate_days:
-            trials.append(
-                Trial(
+            attempts.append(
+                TreatmentAttempt(
                     label,
                     INADEQUATE,
                     f"{label}: taken {(end - start).days} days, under {adequate_days}",
@@ -145,27 +148,27 @@ def _medication_trials(ctx: Context) -> list[Trial]:
                 )
             )
             continue
-        trials.append(
+        attempts.append(
             _judge_window(
                 ctx, label, start + days(adequate_days), end + days(after_end), base, f"{label} since {start}"
             )
         )
-    return trials
+    return attempts
 
 
 def derive_medications(ctx: Context) -> Finding:
-    trials = _medication_trials(ctx)
-    failed = [t for t in trials if t.state == FAILED]
-    undocumented = [t for t in trials if t.state == UNDOCUMENTED]
+    attempts = _medication_attempts(ctx)
+    failed = [t for t in attempts if t.state == FAILED]
+    undocumented = [t for t in attempts if t.state == UNDOCUMENTED]
     needed = ctx.t("failed_medication_classes_min")
     evidence = [e for t in failed + undocumented for e in t.evidence] or [
-        e for t in trials for e in t.evidence
+        e for t in attempts for e in t.evidence
     ]
-    summary = "; ".join(t.why for t in trials)
+    summary = "; ".join(t.why for t in attempts)
     return Finding(
         "medications",
         {
-            "classes": len(trials),
+            "classes": len(attempts),
             "failed": len(failed),
             "failed_or_undocumented": len(failed) + len(undocumented),
         },
@@ -173,12 +176,12 @@ def derive_medications(ctx: Context) -> Finding:
         evidence=evidence,
         reasons={
             "met": f"{len(failed)} analgesic classes failed (at least {needed} needed): {summary}.",
-            "not_met": f"Only {len(failed)} of {len(trials)} analgesic classes failed (at least {needed} needed): "
+            "not_met": f"Only {len(failed)} of {len(attempts)} analgesic classes failed (at least {needed} needed): "
             f"{summary}.",
             "unknown": (
                 f"{len(failed)} analgesic classes failed and {len(undocumented)} more were taken long enough "
                 f"without a recorded outcome: {summary}."
-                if trials
+                if attempts
                 else "No analgesic medication is on record." + _unidentified_note(ctx)
             ),
         },
@@ -192,7 +195,7 @@ def derive_medications(ctx: Context) -> Finding:
                 )
                 for t in undocumented
             ]
-            if trials
+            if attempts
             else [
                 request(
                     "Record the analgesic medications tried, with dates and outcome.", "MedicationStatement"
@@ -231,7 +234,7 @@ def derive_physical_therapy(ctx: Context) -> Finding:
         if enc.start is not None and ctx.vs("physical_therapy", enc.types):
             sessions.setdefault(enc.start, []).append(enc.reference)
 
-    trials: list[Trial] = []
+    attempts: list[TreatmentAttempt] = []
     adequate_days = ctx.t("pt_adequate_days")
     adequate_sessions = ctx.t("pt_adequate_sessions")
     after_months = ctx.t("pt_window_after_last_months")
@@ -258,15 +261,16 @@ def derive_physical_therapy(ctx: Context) -> Finding:
             ev = [
                 Evidence(reference=proc.reference, date=fmt_date(proc.start), value="outcome: unsuccessful")
             ]
-            trials.append(Trial("PT course", FAILED, f"PT recorded as unsuccessful ({proc.reference})", ev))
-    if not trials:
+            why = f"PT recorded as unsuccessful ({proc.reference})"
+            attempts.append(TreatmentAttempt("PT course", FAILED, why, ev))
+    if not attempts:
         success = [p for p, o in explicit if o == "successful"]
         for label, first, last, count, ev in courses:
             span = (last - first).days
             desc = f"{label} {first.isoformat()} to {last.isoformat()}, {count} session(s)"
             if span < adequate_days and count < adequate_sessions and not success:
-                trials.append(
-                    Trial(label, INADEQUATE, f"{desc}: shorter than {adequate_days // 7} weeks", ev)
+                attempts.append(
+                    TreatmentAttempt(label, INADEQUATE, f"{desc}: shorter than {adequate_days // 7} weeks", ev)
                 )
                 continue
             window_start = min(last, first + days(adequate_days))
@@ -276,13 +280,13 @@ def derive_physical_therapy(ctx: Context) -> Finding:
                     Evidence(reference=p.reference, date=fmt_date(p.start), value="outcome: successful")
                     for p in success
                 ]
-                judged = Trial(label, EFFECTIVE, f"{desc}: recorded as successful", ev + ok)
-            trials.append(judged)
+                judged = TreatmentAttempt(label, EFFECTIVE, f"{desc}: recorded as successful", ev + ok)
+            attempts.append(judged)
 
-    failed = [t for t in trials if t.state == FAILED]
-    effective = [t for t in trials if t.state == EFFECTIVE]
-    undocumented = [t for t in trials if t.state == UNDOCUMENTED]
-    summary = "; ".join(t.why for t in trials)
+    failed = [t for t in attempts if t.state == FAILED]
+    effective = [t for t in attempts if t.state == EFFECTIVE]
+    undocumented = [t for t in attempts if t.state == UNDOCUMENTED]
+    summary = "; ".join(t.why for t in attempts)
     return Finding(
         "physical_therapy",
         {
@@ -292,18 +296,18 @@ def derive_physical_therapy(ctx: Context) -> Finding:
             "undocumented": len(undocumented),
         },
         criterion="failed_physical_therapy",
-        evidence=[e for t in (failed or effective or undocumented or trials) for e in t.evidence],
+        evidence=[e for t in (failed or effective or undocumented or attempts) for e in t.evidence],
         reasons={
             "met": f"Physical therapy failed: {'; '.join(t.why for t in failed)}.",
             "not_met": f"Physical therapy did not fail: {summary}.",
             "unknown": f"Physical therapy was adequate but its outcome is not recorded: {summary}."
-            if trials
+            if attempts
             else "No physical or occupational therapy is on record.",
         },
         data_requests=[
             request(
                 "Record the outcome of the physical therapy course (Procedure.outcome, or a pain score after it)."
-                if trials
+                if attempts
                 else "Record physical/occupational therapy sessions (CPT 97110-97168) with dates and outcome.",
                 "Procedure",
             )
@@ -317,7 +321,7 @@ def derive_physical_therapy(ctx: Context) -> Finding:
 def derive_interventional(ctx: Context) -> Finding:
     required = bool(ctx.t("require_failed_interventional"))
     start_d, end_d = ctx.t("injection_window_start_days"), ctx.t("injection_window_end_days")
-    trials: list[Trial] = []
+    attempts: list[TreatmentAttempt] = []
     for proc in sorted(ctx.procedures, key=lambda p: (p.start or date.min, p.reference)):
         if proc.start is None:
             continue
@@ -332,38 +336,38 @@ def derive_interventional(ctx: Context) -> Finding:
         outcome = _outcome(ctx, proc)
         if outcome == "failed":
             ev[0] = ev[0].model_copy(update={"note": "outcome: unsuccessful"})
-            trials.append(Trial(label, FAILED, f"{label} recorded as unsuccessful", ev))
+            attempts.append(TreatmentAttempt(label, FAILED, f"{label} recorded as unsuccessful", ev))
             continue
         judged = _judge_window(ctx, label, proc.start + days(start_d), proc.start + days(end_d), ev, "it")
         if outcome == "successful" and judged.state != FAILED:
-            judged = Trial(label, EFFECTIVE, f"{label} recorded as successful", ev)
-        trials.append(judged)
+            judged = TreatmentAttempt(label, EFFECTIVE, f"{label} recorded as successful", ev)
+        attempts.append(judged)
 
-    failed = [t for t in trials if t.state == FAILED]
-    successful = [t for t in trials if t.state == EFFECTIVE]
-    summary = "; ".join(t.why for t in trials)
+    failed = [t for t in attempts if t.state == FAILED]
+    successful = [t for t in attempts if t.state == EFFECTIVE]
+    summary = "; ".join(t.why for t in attempts)
     return Finding(
         "interventional",
         {
             "required": required,
-            "procedures": len(trials),
+            "procedures": len(attempts),
             "failed": len(failed),
             "successful": len(successful),
         },
         criterion="failed_interventional",
-        evidence=[e for t in (failed or successful or trials) for e in t.evidence],
+        evidence=[e for t in (failed or successful or attempts) for e in t.evidence],
         reasons={
             "met": f"Interventional treatment failed: {'; '.join(t.why for t in failed)}.",
             "not_met": f"No injection or block failed and at least one helped: {summary}.",
             "unknown": f"Injections or blocks were done but none has a recorded outcome: {summary}."
-            if trials
+            if attempts
             else "No epidural steroid injection or nerve block is on record.",
             "not_applicable": "This policy does not require a failed injection or nerve block.",
         },
         data_requests=[
             request(
                 "Record the outcome of the injection or block (Procedure.outcome, or a pain score 2-12 weeks after it)."
-                if trials
+                if attempts
                 else "Record epidural steroid injections or nerve blocks (CPT 62320-62327, 64479-64484, "
                 "64400-64530) with dates and outcome.",
                 "Procedure",

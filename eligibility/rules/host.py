@@ -27,7 +27,7 @@ durable.engine.Host._run = lambda self: None  # must happen before any ruleset e
 
 from durable.lang import assert_facts, delete_state, get_host  # noqa: E402
 
-__all__ = ["FIRED", "assert_batch", "rule_number", "session"]
+__all__ = ["FIRED", "assert_batch", "rule_number", "rule_state"]
 
 # sid -> [(rule_id, fid)], appended by rule actions, drained by the session that owns the sid.
 FIRED: dict[str, list[tuple[str, int]]] = {}
@@ -36,8 +36,8 @@ _COUNTER = itertools.count(1)
 
 
 @contextmanager
-def session(ruleset: str) -> Iterator[str]:
-    """A fresh session id for one evaluation; its state is deleted whatever happens."""
+def rule_state(ruleset: str) -> Iterator[str]:
+    """A fresh rule state (durable_rules: a session id) for one evaluation, deleted whatever happens."""
     with _LOCK:
         sid = f"{os.getpid()}-{next(_COUNTER)}"
         FIRED[sid] = []

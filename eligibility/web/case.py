@@ -21,7 +21,7 @@ from eligibility.derive.context import Context
 from eligibility.errors import InputError
 from eligibility.policy import load_policy
 from fhir_adapters.patient_header import PatientHeader, patient_header
-from fhir_adapters.pipeline import parse_input
+from fhir_adapters.reading import parse_input
 
 __all__ = ["CHANNEL", "Case", "PainPoint", "Review", "Treatment", "find_resource", "load_case", "record_read"]
 
@@ -86,7 +86,7 @@ def record_read(session: Session, decision_id: str, *, actor: str, purpose: str)
 
 def _pain_and_treatments(decision: Decision, canonical: bytes) -> tuple[list[PainPoint], list[Treatment], float]:
     """The pain scores exactly as the rules read them (policy value sets, VAS scaled) and the treatments."""
-    record = parse_input(canonical).record
+    record = parse_input(canonical).facts
     policy = load_policy(f"{decision.policy.id}@{decision.policy.version}")
     context = Context(record, policy, date.fromisoformat(decision.as_of))
     pain = [PainPoint(s.reference, s.day, s.value) for s in context.pain_scores]

@@ -29,8 +29,8 @@ from eligibility.api.context import context_of
 from eligibility.api.errors import status_for
 from eligibility.api.users import Role
 from eligibility.errors import AuditError, EligibilityError
-from eligibility.web.session import SESSION_COOKIE, SessionCookie, SessionSigner, user_by_sha256
-from eligibility.web.session_records import is_open
+from eligibility.web.sign_in import SESSION_COOKIE, SessionCookie, SessionSigner, user_by_sha256
+from eligibility.web.sign_in_records import is_open
 
 __all__ = [
     "HtmlRoute",

@@ -32,8 +32,8 @@ from eligibility.service import record_review
 from eligibility.web.case import CHANNEL, Case, find_resource, load_case, record_read, resource_rows
 from eligibility.web.chart import pain_chart_svg
 from eligibility.web.pages import HtmlRoute, PageError, Viewer, check_csrf, form_fields, render, signed_in, signer_of
-from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S
-from eligibility.web.session_records import end_session, open_session
+from eligibility.web.sign_in import LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL_S
+from eligibility.web.sign_in_records import end_session, open_session
 from eligibility.web.worklist import REVIEW_STATES, STAGES, Filters, load_worklist
 from reports.compliance import compliance_summary, load_period
 from reports.evidence_pack import evidence_pack_pdf

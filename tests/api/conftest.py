@@ -25,10 +25,10 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from eligibility.api.app import create_app
 from eligibility.api.server import uvicorn_config
 from eligibility.api.users import Role, add_user
 from eligibility.api.workers import Evaluator, ProcessEvaluator
+from eligibility.app import create_app
 from eligibility.audit.database import make_engine
 from eligibility.audit.migrate import upgrade
 from eligibility.settings import Settings

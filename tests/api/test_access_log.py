@@ -11,9 +11,9 @@ import httpx
 import pytest
 import uvicorn
 
-from eligibility.api.app import create_app
 from eligibility.api.links import LinkSigner
 from eligibility.api.server import uvicorn_config
+from eligibility.app import create_app
 from eligibility.settings import Settings
 
 

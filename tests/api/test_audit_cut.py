@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from eligibility.api.app import create_app
 from eligibility.api.workers import ProcessEvaluator
+from eligibility.app import create_app
 from eligibility.audit import guard
 from eligibility.audit.witness import Witness
 from eligibility.settings import get_settings

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from eligibility.api.cli import register
 from eligibility.api.tables import API_USER
 from eligibility.api.token_cache import TOKEN_RECHECK_S, TokenCache
 from eligibility.api.users import ApiUser, Role, add_user, find_by_token, revoke_user, token_sha256
+from eligibility.commands.serve import register
 from eligibility.errors import InputError
 from tests.api.conftest import Api
 from tests.api.helpers import AS_OF, example, records

@@ -119,7 +119,7 @@ def test_over_http_a_bad_jwt_is_a_recorded_401(sqlite_api: Api) -> None:
 
 
 def test_outside_development_the_service_needs_its_public_url(tmp_path: Path) -> None:
-    from eligibility.api.app import create_app, require_base_url
+    from eligibility.app import create_app, require_base_url
     from eligibility.settings import Settings
     from tests.api.conftest import serve
 

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from eligibility.api.app import create_app
 from eligibility.api.users import Role
 from eligibility.api.workers import ProcessEvaluator
+from eligibility.app import create_app
 from tests.api.conftest import Api, make_settings, running_api
 from tests.api.helpers import ClientKeys
 

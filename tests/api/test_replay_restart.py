@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
-from eligibility.api.app import create_app
 from eligibility.api.seen_tokens import SeenTokens
 from eligibility.api.workers import ProcessEvaluator
+from eligibility.app import create_app
 from eligibility.audit.database import make_engine
 from eligibility.audit.migrate import upgrade
 from fhir_adapters.cds_hooks import SERVICE_ID

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from eligibility import service
 from eligibility.audit import guard
-from eligibility.audit.cli import register
 from eligibility.audit.database import dispose_engines
+from eligibility.commands.audit import register
 from eligibility.settings import get_settings
 
 runner = CliRunner()

@@ -16,7 +16,7 @@ from eligibility.audit.replay import replay
 from eligibility.audit.whatif import whatif
 from eligibility.decision import Decision
 from eligibility.errors import AuditError, InputError, PolicyError
-from eligibility.pipeline import decide, prepare
+from eligibility.from_fhir import decide, prepare
 
 CASES = ("crps-foot-eligible", "pain-duration-five-months", "esi-no-outcome")
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from benchmarks.synthetic_export import iter_patients, shared_resources, write_export
 from eligibility.audit import store
 from eligibility.audit.database import SessionFactory, dispose_engines, session_factory
-from eligibility.pipeline import decide, resolve_policy
-from eligibility.read_set import ReadSet
+from eligibility.from_fhir import decide, resolve_policy
+from fhir_adapters.read_set import ReadSet
 
 AS_OF = date(2026, 6, 1)
 PATIENTS = 16

@@ -11,7 +11,7 @@ import orjson
 from benchmarks.synthetic_export import write_export
 from eligibility.audit.database import SessionFactory
 from eligibility.batch import BatchOptions, run_batch
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 
 from .conftest import AS_OF, audit_records, ndjson, patient_bundle
 

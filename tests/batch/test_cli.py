@@ -11,8 +11,8 @@ from pathlib import Path
 
 from .conftest import AS_OF, PATIENTS, ndjson
 
-# The commands as the main CLI registers them (eligibility.batch.cli.register).
-_APP = "import typer; from eligibility.batch.cli import register; app = typer.Typer(); register(app); app()"
+# The commands as the main CLI registers them (eligibility.commands.batch.register).
+_APP = "import typer; from eligibility.commands.batch import register; app = typer.Typer(); register(app); app()"
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,6 @@
 """Batch decisions equal the single-patient path's, whatever executes them.
 
-By default a run reads what the policy reads (eligibility/read_set.py): its decisions equal the
+By default a run reads what the policy reads (fhir_adapters/read_set.py): its decisions equal the
 single-patient decisions on those lines, input hash included, and the single-patient decisions on the
 whole records in everything but the input hash (the `expected_read` fixture checks that). With
 --read-all they equal the whole-record decisions outright.

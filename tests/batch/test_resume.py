@@ -157,7 +157,7 @@ def test_a_killed_process_resumes(tmp_path: Path, audit: SessionFactory) -> None
     command = [
         sys.executable,
         "-c",
-        "import typer; from eligibility.batch.cli import register; app = typer.Typer(); register(app); app()",
+        "import typer; from eligibility.commands.batch import register; app = typer.Typer(); register(app); app()",
         "batch", str(export), "--as-of", AS_OF.isoformat(), "--out", str(out),
         "--workers", "1", "--chunk-patients", "2", "--quiet",
     ]  # fmt: skip

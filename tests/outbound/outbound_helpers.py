@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eligibility.decision import Decision
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

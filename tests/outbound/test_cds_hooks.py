@@ -13,7 +13,7 @@ from outbound_helpers import AS_OF, BASE, SCENARIOS, load_fixture, scenario
 
 from eligibility.decision import OUTCOMES, Criterion, Decision, Evidence
 from eligibility.errors import DanglingReferenceError, InputError, NotFHIRError
-from eligibility.pipeline import decide
+from eligibility.from_fhir import decide
 from fhir_adapters import parse_input
 from fhir_adapters.cds_hooks import (
     ORDER_SERVICE_ID,

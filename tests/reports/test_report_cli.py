@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from eligibility.audit import store
 from eligibility.audit.database import read_session
-from reports.cli import register, report_group
+from eligibility.commands.report import register, report_group
 
 runner = CliRunner()
 JUNE = ("--from", "2026-06-01", "--to", "2026-06-30")
@@ -135,7 +135,7 @@ def test_evidence_pack_of_an_unknown_decision(app: typer.Typer, fresh_sqlite: Bu
 
 
 def test_register_joins_an_existing_report_group_and_is_idempotent() -> None:
-    from eligibility.batch.cli import register as register_batch
+    from eligibility.commands.batch import register as register_batch
 
     app = typer.Typer()
     register_batch(app)  # bulk screening's `report cohort`, registered first

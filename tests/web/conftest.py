@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from eligibility.api.app import create_app
+from eligibility.app import create_app
 from eligibility.service import Evaluated, Rejected
 from eligibility.settings import Settings
 from tests.web.seed import Seeded, seed

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session
 
-from eligibility.api.app import create_app
+from eligibility.app import create_app
 from eligibility.settings import Settings
 from tests.web.conftest import NoEvaluator
 from tests.web.seed import REPO, Seeded, seed

@@ -19,8 +19,8 @@ from eligibility.audit.models import KIND_ACCESS, KIND_REVIEW
 from eligibility.audit.verify import verify
 from eligibility.decision import Decision
 from eligibility.settings import Settings
-from eligibility.web.session import LOGIN_COOKIE, SESSION_COOKIE
-from eligibility.web.session_records import list_open
+from eligibility.web.sign_in import LOGIN_COOKIE, SESSION_COOKIE
+from eligibility.web.sign_in_records import list_open
 from reports.compliance import compliance_summary, load_period
 from tests.postgres import postgres_schema
 from tests.web.conftest import csrf_of, login, make_client
@@ -144,8 +144,8 @@ def test_admins_list_the_open_browser_sessions(empty_trail: str, monkeypatch: py
     import typer
     from typer.testing import CliRunner
 
-    from eligibility.api.cli import register
     from eligibility.audit.database import dispose_engines
+    from eligibility.commands.serve import register
     from eligibility.settings import get_settings
 
     data = seed(empty_trail, cases=0, example=False)

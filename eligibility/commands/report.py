@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
-from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
-from eligibility.cli_support import actor_name as _actor
-from eligibility.cli_support import audit_engine_or_exit as _engine
-from eligibility.cli_support import fail as _fail
+from eligibility.commands.support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
+from eligibility.commands.support import actor_name as _actor
+from eligibility.commands.support import audit_engine_or_exit as _engine
+from eligibility.commands.support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
 

@@ -1,4 +1,4 @@
-"""parse_input / parse_resources: submission -> validated, projected `PatientRecord` + canonical input.
+"""parse_input / parse_resources: submission -> validated, projected `PatientFacts` + canonical input.
 
 Steps, each raising a typed InputError located in the submission:
 1. envelope (parsing.py): JSON / NDJSON, Bundle type, entry shape;
@@ -31,7 +31,7 @@ from eligibility.facts import (
     MedicationFact,
     ObservationFact,
     PatientFact,
-    PatientRecord,
+    PatientFacts,
     ProcedureFact,
 )
 
@@ -50,8 +50,8 @@ __all__ = ["ParsedInput", "ReadFilter", "ReadProblem", "parse_input", "parse_res
 
 @dataclass(frozen=True)
 class ParsedInput:
-    record: PatientRecord
-    canonical: bytes  # order-independent canonical Bundle (canonical.py); parsing it gives `record` again
+    facts: PatientFacts
+    canonical: bytes  # order-independent canonical Bundle (canonical.py); parsing it gives `facts` again
     input_sha256: str  # sha256 hex of `canonical`
     resource_count: int  # top-level resources in the submission, read or not
     warnings: tuple[str, ...]  # "location: message", sorted; things read with an assumption
@@ -158,10 +158,10 @@ def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
         if fact is not None:
             facts.add(fact)
 
-    record = facts.record(projector.patient_fact(), tuple(sorted(ignored.items())))
+    patient_facts = facts.collect(projector.patient_fact(), tuple(sorted(ignored.items())))
     canonical = canonical_bundle(submission.bundle_type, (raw.entry for raw in submission.entries), bodies)
     return ParsedInput(
-        record=record,
+        facts=patient_facts,
         canonical=canonical,
         input_sha256=sha256_hex(canonical),
         resource_count=len(items),
@@ -212,10 +212,10 @@ class _Facts:
         else:
             self.allergies.append(fact)
 
-    def record(self, patient: PatientFact, ignored_types: tuple[tuple[str, int], ...]) -> PatientRecord:
+    def collect(self, patient: PatientFact, ignored_types: tuple[tuple[str, int], ...]) -> PatientFacts:
         # References are unique (the index refuses duplicates), so they alone order the facts and the
         # record does not depend on entry order.
-        return PatientRecord(
+        return PatientFacts(
             patient=patient,
             conditions=tuple(sorted(self.conditions, key=_by_reference)),
             medications=tuple(sorted(self.medications, key=_by_reference)),

@@ -21,10 +21,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eligibility.cli_support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
-from eligibility.cli_support import actor_name as _actor
-from eligibility.cli_support import audit_engine_or_exit as _engine
-from eligibility.cli_support import fail as _fail
+from eligibility.commands.support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
+from eligibility.commands.support import actor_name as _actor
+from eligibility.commands.support import audit_engine_or_exit as _engine
+from eligibility.commands.support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
 from eligibility.review_reasons import REVIEW_REASONS, check_reason
 from eligibility.settings import get_settings

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from eligibility.api.roles import Role
-from eligibility.cli_support import actor_name as _actor
-from eligibility.cli_support import fail as _fail
+from eligibility.commands.support import actor_name as _actor
+from eligibility.commands.support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError
 from eligibility.settings import get_settings
 
@@ -35,8 +35,8 @@ def serve(
     """Serve the FHIR operation and the CDS Hooks services (FastAPI on uvicorn)."""
     import uvicorn
 
-    from eligibility.api.app import create_app
     from eligibility.api.server import uvicorn_config
+    from eligibility.app import create_app
 
     settings = get_settings()
     if workers is not None:
@@ -94,7 +94,7 @@ def users_sessions() -> None:
     """Open browser sessions (ended at logout, or when they expire), for admins."""
     import time
 
-    from eligibility.web.session_records import list_open
+    from eligibility.web.sign_in_records import list_open
 
     with _open() as session:
         found = list_open(session, now=time.time())  # the CLI is an edge: it may read the clock
@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users, name="users", no_args_is_help=True)
 
 
-if __name__ == "__main__":  # `python -m eligibility.api.cli serve`: the same commands on their own
+if __name__ == "__main__":  # `python -m eligibility.commands.serve serve`: the same commands on their own
     standalone = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
     register(standalone)
     standalone()

@@ -17,9 +17,9 @@ from eligibility.decision import Decision
 from eligibility.engine import evaluate
 from eligibility.errors import InputError
 from eligibility.policy import Policy, load_policy
-from eligibility.read_set import ReadSet
 from fhir_adapters import ParsedInput, parse_input
 from fhir_adapters.json_guard import MAX_YEAR, MIN_YEAR
+from fhir_adapters.read_set import ReadSet
 
 __all__ = ["check_as_of", "decide", "decide_parsed", "prepare", "resolve_policy"]
 
@@ -70,7 +70,7 @@ def decide_parsed(
 ) -> Decision:
     check_as_of(as_of)
     return evaluate(
-        parsed.record,
+        parsed.facts,
         policy=resolve_policy(policy),
         as_of=as_of,
         input_sha256=parsed.input_sha256,

@@ -1,6 +1,6 @@
 """`drg-eligibility batch` and `drg-eligibility report cohort`: population screening from the command line.
 
-Wired into the main CLI with `register(app)`. Exit codes follow eligibility.cli_support: 0 the run finished
+Wired into the main CLI with `register(app)`. Exit codes follow eligibility.commands.support: 0 the run finished
 (patients with bad data are rejected, reported and recorded - they do not fail the run); 2 bad input
 or usage; 3 the audit trail could not record, so nothing more was released; 130 interrupted.
 """
@@ -52,7 +52,7 @@ def batch(
     from eligibility.batch import BatchOptions, run_batch
     from eligibility.batch.progress import QuietProgress, RichProgress
     from eligibility.batch.summary import summary_table
-    from eligibility.cli_support import actor_name, fail
+    from eligibility.commands.support import actor_name, fail
     from eligibility.errors import AuditError, EligibilityError
 
     options = BatchOptions(
@@ -86,7 +86,7 @@ def cohort(
     html: Annotated[Path | None, typer.Option("--html", help="Write an HTML report with a chart.")] = None,
 ) -> None:
     """Candidates by outcome and label status, blocking criteria, data most often missing."""
-    from eligibility.cli_support import fail
+    from eligibility.commands.support import fail
     from reports.cohort import load_cohort, summarize, write_csv, write_html
 
     try:
