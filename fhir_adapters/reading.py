@@ -2,7 +2,8 @@
 
 Steps, each raising a typed InputError located in the submission:
 1. envelope (parsing.py): JSON / NDJSON, Bundle type, entry shape;
-2. every resource has a known resourceType; what is read is validated with the R4B models (models.py);
+2. every resource has a known resourceType; what is read is validated with the R4B models (models.py),
+   after a date the rules' calendar cannot hold is refused there (json_guard.edge_date; a warning elsewhere);
 3. exactly one Patient;
 4. identities and references (references.py), then projection to facts (projection.py);
 5. canonical form of the whole submission and its SHA-256 (canonical.py).
@@ -35,6 +36,7 @@ from eligibility.facts import (
 )
 
 from .canonical import canonical_bundle, entry_body, sha256_hex
+from .json_guard import edge_date
 from .locations import Locator
 from .models import READ_TYPES, is_resource_type
 from .parsing import RawEntry, Submission, read_submission, with_article
@@ -119,6 +121,8 @@ def _parse_r4(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
         read = resource_type in READ_TYPES and (
             reads is None or resource_type == "Patient" or reads.reads(resource_type, resource, body)
         )
+        if submission.check_dates:
+            _check_dates(raw, resource, read, problems)
         if read:
             validate_once(resource, body, raw.locator.at)
             if identity is None:
@@ -179,6 +183,17 @@ def _parse_r4(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
         unread_problems=tuple(problems),
         read_count=read_count,
     )
+
+
+def _check_dates(raw: RawEntry, resource: dict[str, Any], read: bool, problems: list[ReadProblem]) -> None:
+    """A date the rules' calendar cannot hold: refused where the policy reads it, else a warning."""
+    found = edge_date(resource)
+    if found is None:
+        return
+    path, message = found
+    if read:
+        raise InvalidResourceError(message, location=raw.locator.at(path))
+    problems.append(ReadProblem(raw.locator.at(path), message, "value"))
 
 
 def _by_reference(fact: Fact) -> str:

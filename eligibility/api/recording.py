@@ -156,12 +156,10 @@ async def evaluate_recorded(
         if location_prefix and isinstance(getattr(error, "location", None), str):
             error.location = _relocate(error.location, location_prefix)  # type: ignore[attr-defined]
         result = Rejected(error=error, raw=request.state.received or bundle, as_of=as_of, policy=None)
-    await ctx.write(
-        record_batch,
-        [result],
+    await ctx.decisions.record(  # with whatever other calls wait for the disk now (group_commit.py)
+        result,
         actor=actor_of(request),
         channel=channel_of(request),
-        session_factory=ctx.session_factory,
         also=None if also is None or isinstance(result, Rejected) else also(result),
     )
     request.state.audited = True
