@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -124,10 +125,12 @@ def create_app(
             factory = await run_in_threadpool(default_session_factory, chosen.database_url)
         engine = await run_in_threadpool(_engine_of, factory)
         await run_in_threadpool(partial(checked_at_start, engine, again=True))
+        write_lock = threading.Lock()  # every write to the database from this process, one at a time
         cds = CdsVerifier(
             load_issuers(chosen.api_cds_issuers),
             max_age_s=chosen.api_cds_max_token_age_s,
-            replay=SeenTokens(factory),  # seen jtis in the database: no replay after a restart
+            # seen jtis in the database: no replay after a restart; inserted behind the audit write lock
+            replay=SeenTokens(factory, write_lock=write_lock),
         )
         pool = evaluator
         if pool is None:
@@ -147,6 +150,7 @@ def create_app(
             http=http,
             software_version=_software_version(),
             refusals=RefusalLimiter(burst=chosen.api_refusals_burst, window_s=chosen.api_refusals_window_s),
+            write_lock=write_lock,
         )
         if evaluator is None:
             # Out of the cyclic collector's reach: what is alive now (routes, models, SQLAlchemy) lives as

@@ -41,6 +41,8 @@ __all__ = [
     "evaluate_one",
     "read_decision",
     "record_batch",
+    "record_calls",
+    "record_refusal",
     "record_review",
     "record_superseding",
 ]
@@ -133,9 +135,9 @@ def _describe(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
-def _records_for(results: Sequence[Evaluated | Rejected], *, actor: str, channel: str) -> store.PendingAppend:
+def _records_for(calls: Iterable[tuple[Evaluated | Rejected, str, str]]) -> store.PendingAppend:
     pending = store.PendingAppend()
-    for result in results:
+    for result, actor, channel in calls:
         if isinstance(result, Evaluated):
             pending.add_decision(result.decision, result.canonical, actor=actor, channel=channel, record=result.record)
         else:
@@ -162,15 +164,42 @@ def record_batch(
 
     `also` writes more in the same transaction (a CDS card's row): one commit, all or nothing.
     """
-    pending = _records_for(results, actor=actor, channel=channel)
+    record_calls([(result, actor, channel) for result in results], session_factory=session_factory, also=also)
+    return [result.decision for result in results if isinstance(result, Evaluated)]
+
+
+def record_calls(
+    calls: Sequence[tuple[Evaluated | Rejected, str, str]],
+    *,
+    session_factory: SessionFactory | None = None,
+    also: Callable[[Session], object] | None = None,
+) -> None:
+    """`record_batch` for the results of several callers, each (result, actor, channel): one transaction
+    (the API's group commit, eligibility/api/group_commit.py)."""
+    pending = _records_for(calls)
 
     def write(session: Session) -> None:
         pending.append_to(session)
         if also is not None:
             also(session)
 
-    _write(session_factory, f"a batch of {len(results)} results", write)
-    return [result.decision for result in results if isinstance(result, Evaluated)]
+    _write(session_factory, f"a batch of {len(calls)} results", write)
+
+
+def record_refusal(
+    error: Exception,
+    *,
+    raw: bytes = b"",
+    actor: str,
+    channel: str,
+    as_of: date | None = None,
+    session_factory: SessionFactory | None = None,
+) -> None:
+    """Record a refusal made before any record was read (an asOf out of range), then let the caller
+    raise it: every refused submission is in the trail, not only those the adapters refused."""
+    result = Rejected(error=error, raw=raw, as_of=as_of, policy=None)
+    pending = _records_for([(result, actor, channel)])
+    _write(session_factory, f"the rejection of a submission ({error})", pending.append_to)
 
 
 def evaluate_batch(
@@ -223,12 +252,12 @@ def evaluate_and_record_result(
     if isinstance(result, Rejected):
         error = result.error
         what = f"the rejection of a submission ({error})"
-        _write(session_factory, what, _records_for([result], actor=actor, channel=channel).append_to)
+        _write(session_factory, what, _records_for([(result, actor, channel)]).append_to)
         raise error
     _write(
         session_factory,
         f"decision {result.decision.decision_id}",
-        _records_for([result], actor=actor, channel=channel).append_to,
+        _records_for([(result, actor, channel)]).append_to,
     )
     return result
 

@@ -3,7 +3,9 @@
     html = evidence_pack_html(session, decision_id)
     pdf = evidence_pack_pdf(session, decision_id)
 
-It holds the decision (outcome, stage, label, policy id/version/hash, engine version, input hash), every
+Its first page says who the patient is (name, MRN, birth date, sex, from the stored input) and the
+outcome that stands: the engine's, and beside it the outcome after the latest review. It holds the
+decision (outcome, stage, label, policy id/version/hash, engine version, input hash), every
 criterion with its status, reason, evidence and data requests, the actions, the reviews, the reads, and
 the chain proof of the decision record: its seq and hashes recomputed here, the nearest signed
 checkpoint at or after it, and whether the trail verifies up to that checkpoint.
@@ -32,6 +34,8 @@ from eligibility.audit.verify import Problem, verify
 from eligibility.decision import Decision, Evidence
 from eligibility.errors import AuditError, InputError
 from eligibility.settings import get_settings
+from fhir_adapters.patient_header import PatientHeader
+from reports.patients import header_of
 from reports.render import html_to_pdf, iso, template_environment
 
 __all__ = [
@@ -73,6 +77,15 @@ class EvidencePack:
     input_status: str  # whether the stored input still matches the decision's input_sha256
     proof: ChainProof
     chain: Supersession | None = None  # old decision -> answers -> new decision, when answers are involved
+    patient: PatientHeader | None = None  # from the stored input; a pack is made for a role that reads it
+
+    @property
+    def after_review(self) -> dict[str, Any] | None:
+        """The latest review (its payload, with `at` and `reviewer`): the outcome that now stands."""
+        if not self.reviews:
+            return None
+        latest = self.reviews[-1]
+        return {**latest.data(), "at": latest.created_at, "reviewer": latest.actor}
 
 
 def _covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
@@ -142,6 +155,7 @@ def load_evidence_pack(session: Session, decision_id: str, *, signer: Signer | N
         reads=[r for r in history if r.kind == KIND_ACCESS],
         input_status=_input_status(session, record),
         proof=_proof(session, record, signer or signer_from_settings(get_settings())),
+        patient=header_of(session, decision_id),
     )
 
 

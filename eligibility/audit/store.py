@@ -11,13 +11,11 @@ read of the witness's end per append).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -38,6 +36,7 @@ from eligibility.audit.models import (
     AuditInput,
     AuditRecord,
 )
+from eligibility.audit.record import RECORD_FIELDS, NewRecord, StoredRecord
 from eligibility.decision import OUTCOMES, Decision
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
@@ -67,53 +66,13 @@ _MAX_ACTOR = 200
 _MAX_CHANNEL = 32
 
 
-@dataclass(frozen=True, slots=True)
-class NewRecord:
-    """A record to append; seq, time and hashes are assigned by `append_records`."""
-
-    kind: str
-    actor: str
-    channel: str
-    payload: Mapping[str, Any]
-    decision_id: str | None = None
-    patient_ref: str | None = None
-    input_sha256: str | None = None
-    record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    seq: int
-    record_id: str
-    kind: str
-    created_at: str
-    actor: str
-    channel: str
-    decision_id: str | None
-    patient_ref: str | None
-    input_sha256: str | None
-    payload: str
-    content_sha256: str
-    prev_hash: str
-    chain_hash: str
-
-    def data(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = orjson.loads(self.payload)
-        return parsed
-
-    def as_json(self) -> dict[str, Any]:
-        """The raw record as exported: payload kept as the exact text that was hashed."""
-        return {name: getattr(self, name) for name in _RECORD_COLUMNS}
-
-
-_RECORD_COLUMNS = tuple(f.name for f in fields(StoredRecord))
 _RECORD_TABLE = AuditRecord.__table__  # type: ignore[attr-defined]
 _INPUT_TABLE = AuditInput.__table__  # type: ignore[attr-defined]
 _CHECKPOINT_TABLE = AuditCheckpoint.__table__  # type: ignore[attr-defined]
 
 
 def _record_select() -> Select[Any]:
-    return select(*(_RECORD_TABLE.c[name] for name in _RECORD_COLUMNS))
+    return select(*(_RECORD_TABLE.c[name] for name in RECORD_FIELDS))
 
 
 def _check_identity(actor: str, channel: str) -> None:

@@ -85,7 +85,7 @@ def _clip(text: str) -> str:
 
 def decision_to_cards(decision: Decision, *, base_url: str, decision_url: str) -> dict[str, Any]:
     """One card for the decision: summary, the explanation as Markdown, the Tasks as suggestions."""
-    systems = CodeSystems(base_url)
+    systems = CodeSystems()
     card: dict[str, Any] = {
         "uuid": card_uuid(decision.decision_id),
         "summary": summary(decision),

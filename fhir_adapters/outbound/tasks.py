@@ -60,7 +60,7 @@ def tasks(decision: Decision, *, base_url: str) -> list[dict[str, Any]]:
 class _Builder:
     def __init__(self, decision: Decision, base_url: str) -> None:
         self.decision = decision
-        self.systems = CodeSystems(base_url)
+        self.systems = CodeSystems()
         self.base = base_url
         self.reason = {"reference": guidance_url(base_url, decision.decision_id)}
 

@@ -86,7 +86,8 @@ def test_html_escapes_what_users_typed(fresh_sqlite: Built, signer: Signer) -> N
     html = compliance_html(july, generated_at=GENERATED)
     assert "<script>" not in html and "<b>x</b>" not in html
     assert "dr.&lt;b&gt;x&lt;/b&gt;" in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # <wbr> marks where a cell may wrap (after `/`, `_`, `@`); it is markup of ours, not of the text.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html.replace("<wbr>", "")
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped(fresh_sqlite: Built, signer: Signer) -> None:
