@@ -21,7 +21,7 @@ from eligibility.from_fhir import decide_parsed, prepare
 from eligibility.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "fhir-samples"
+SAMPLES = REPO / "examples" / "fhir-samples"
 AS_OF = date(2026, 11, 20)
 
 

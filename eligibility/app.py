@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -30,6 +31,7 @@ from eligibility.api.context import ApiContext
 from eligibility.api.links import LinkSigner
 from eligibility.api.recording import write_refusal_summaries
 from eligibility.api.refusals import RefusalLimiter
+from eligibility.api.routes_answers import router as answers_router
 from eligibility.api.routes_cds import router as cds_router
 from eligibility.api.routes_decisions import router as decisions_router
 from eligibility.api.routes_fhir import router as fhir_router
@@ -123,10 +125,12 @@ def create_app(
             factory = await run_in_threadpool(default_session_factory, chosen.database_url)
         engine = await run_in_threadpool(_engine_of, factory)
         await run_in_threadpool(partial(checked_at_start, engine, again=True))
+        write_lock = threading.Lock()  # every write to the database from this process, one at a time
         cds = CdsVerifier(
             load_issuers(chosen.api_cds_issuers),
             max_age_s=chosen.api_cds_max_token_age_s,
-            replay=SeenTokens(factory),  # seen jtis in the database: no replay after a restart
+            # seen jtis in the database: no replay after a restart; inserted behind the audit write lock
+            replay=SeenTokens(factory, write_lock=write_lock),
         )
         pool = evaluator
         if pool is None:
@@ -146,6 +150,7 @@ def create_app(
             http=http,
             software_version=_software_version(),
             refusals=RefusalLimiter(burst=chosen.api_refusals_burst, window_s=chosen.api_refusals_window_s),
+            write_lock=write_lock,
         )
         if evaluator is None:
             # Out of the cyclic collector's reach: what is alive now (routes, models, SQLAlchemy) lives as
@@ -175,6 +180,7 @@ def create_app(
     )
     handlers.install(app)
     app.include_router(fhir_router)
+    app.include_router(answers_router)
     app.include_router(cds_router)
     app.include_router(decisions_router)
     install_web(app)  # the browser pages under /ui (HTML, not in the OpenAPI document)

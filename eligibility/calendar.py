@@ -5,7 +5,16 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-__all__ = ["add_months", "age_in_years", "days", "in_window", "months_before", "whole_months_between"]
+__all__ = [
+    "add_months",
+    "age_in_years",
+    "days",
+    "days_in_words",
+    "in_window",
+    "months_before",
+    "span_in_words",
+    "whole_months_between",
+]
 
 
 def add_months(day: date, months: int) -> date:
@@ -45,3 +54,18 @@ def days(n: float) -> timedelta:
 def in_window(day: date | None, start: date, end: date) -> bool:
     """Both ends included (spec §6)."""
     return day is not None and start <= day <= end
+
+
+def days_in_words(count: int) -> str:
+    """A policy's window for people: 28 -> "4 weeks", 30 -> "30 days" (weeks only when exact)."""
+    if count % 7 == 0 and count >= 7:
+        weeks = count // 7
+        return f"{weeks} week{'s' if weeks != 1 else ''}"
+    return f"{count} day{'s' if count != 1 else ''}"
+
+
+def span_in_words(first: int, last: int) -> str:
+    """A window from `first` to `last` days after an event: 14, 84 -> "2-12 weeks"."""
+    if first % 7 == 0 and last % 7 == 0 and first >= 7:
+        return f"{first // 7}-{last // 7} weeks"
+    return f"{first}-{last} days"

@@ -18,8 +18,8 @@ from typing import Annotated
 import orjson
 import typer
 
-from eligibility.commands.support import EXIT_AUDIT, EXIT_USAGE, actor_name, fail
-from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
+from eligibility.commands.support import EXIT_AUDIT, EXIT_USAGE, actor_name, domain_errors, fail, refuse_far_future
+from eligibility.errors import InputError, PolicyError
 from eligibility.explain import render_text
 from eligibility.policy import installed_policies, load_policy
 from eligibility.settings import get_settings
@@ -149,6 +149,7 @@ def evaluate(
         fail(f"--format must be json or text, not {output_format!r}")
     day = parse_day(as_of, "--as-of")
     files = _evaluation_inputs(paths)
+    refuse_far_future(day, option="--as-of", channel="cli")
     failed = 0
     for index, path in enumerate(files):
         if len(files) > 1 and output_format == "text":
@@ -177,16 +178,15 @@ def _evaluate_one(
     from eligibility.service import evaluate_and_record_result
 
     raw = read_input(path)
-    try:
-        result = evaluate_and_record_result(
-            raw, as_of=day, actor=actor_name(), channel="cli", policy=policy, read_all=read_all
-        )
-    except InputError as exc:
-        fail(f"{path}: {exc.one_line()}")
-    except AuditError as exc:
-        fail(f"no decision released: {exc.one_line()}", code=EXIT_AUDIT)
-    except EligibilityError as exc:
-        fail(exc.one_line())
+    with domain_errors(input_prefix=f"{path}: ", audit_prefix="no decision released: "):
+        try:
+            result = evaluate_and_record_result(
+                raw, as_of=day, actor=actor_name(), channel="cli", policy=policy, read_all=read_all
+            )
+        except InputError as exc:
+            if exc.location == "asOf":  # say it with the option's name on the command line
+                fail(f"{path}: {exc.message.replace('asOf', '--as-of', 1)}")
+            raise
     decision = result.decision
     for problem in result.unread_problems:  # on stderr: stdout is exactly the decision (--format json)
         typer.echo(f"drg-eligibility: warning: {path}: {problem.location}: {problem.message}", err=True)

@@ -14,13 +14,16 @@ __all__ = [
     "OUTCOMES",
     "STATUSES",
     "Action",
+    "ActionKind",
     "Criterion",
     "DataRequest",
     "Decision",
     "Evidence",
+    "LabelStatus",
     "MatchedBy",
     "PatientRef",
     "PolicyRef",
+    "Stage",
     "Unrecognised",
 ]
 
@@ -36,6 +39,16 @@ Outcome = Literal[
     "TRIAL_FAILED",
 ]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
+Stage = Literal["trial", "implant"]
+LabelStatus = Literal["ON_LABEL", "OFF_LABEL", "UNDETERMINED"]
+ActionKind = Literal[
+    "hold_medication",
+    "lab_check",
+    "smoking_cessation",
+    "medication_reconciliation",
+    "fasting_instructions",
+    "advisory",
+]
 ELIGIBLE_OUTCOMES = frozenset({"ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT"})
 
 
@@ -47,6 +60,8 @@ MatchedBy = Literal["ingredient_code", "product_code", "name"]
 
 
 class Evidence(_Model):
+    """A FHIR resource the engine relied on, by reference, with the date and value it read."""
+
     reference: str
     date: str | None = None
     value: str | None = None
@@ -64,6 +79,8 @@ class DataRequest(_Model):
 
 
 class Criterion(_Model):
+    """One criterion's status, the reason in words, its evidence and (when unknown) what would settle it."""
+
     id: str
     status: Status
     reason: str
@@ -82,14 +99,9 @@ class Criterion(_Model):
 
 
 class Action(_Model):
-    kind: Literal[
-        "hold_medication",
-        "lab_check",
-        "smoking_cessation",
-        "medication_reconciliation",
-        "fasting_instructions",
-        "advisory",
-    ]
+    """A recommended step before the procedure (hold, lab check, cessation, preparation), never an order."""
+
+    kind: ActionKind
     category: Literal["condition", "standard", "advisory"]
     description: str
     medication: str | None = None
@@ -113,16 +125,22 @@ class Unrecognised(_Model):
 
 
 class PatientRef(_Model):
+    """The patient, by FHIR reference only: names stay in the stored input, never in the record."""
+
     reference: str
 
 
 class PolicyRef(_Model):
+    """The policy version the decision was made under, with the SHA-256 of its data."""
+
     id: str
     version: str
     sha256: str
 
 
 class Decision(_Model):
+    """The decision record of spec §5: outcome, stage, label, every criterion, actions, unrecognised facts."""
+
     decision_id: str
     evaluated_at: str
     as_of: str
@@ -130,9 +148,9 @@ class Decision(_Model):
     policy: PolicyRef
     engine_version: str
     input_sha256: str
-    stage: Literal["trial", "implant"]
+    stage: Stage
     outcome: Outcome
-    label_status: Literal["ON_LABEL", "OFF_LABEL", "UNDETERMINED"]
+    label_status: LabelStatus
     criteria: list[Criterion]
     actions: list[Action]
     unrecognised: list[Unrecognised] = []

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from eligibility.data_warnings import with_pain_score_warnings
-from eligibility.decision import ELIGIBLE_OUTCOMES, Action, Criterion, Decision, PatientRef, PolicyRef
+from eligibility.decision import (
+    ELIGIBLE_OUTCOMES,
+    ActionKind,
+    Criterion,
+    Decision,
+    LabelStatus,
+    Outcome,
+    PatientRef,
+    PolicyRef,
+    Stage,
+    Status,
+)
 from eligibility.derive import Context, Finding, derive_findings
 from eligibility.derive.unrecognised import derive_unrecognised
 from eligibility.errors import EngineError
@@ -22,26 +33,12 @@ from eligibility.explain import describe_action, summarize
 from eligibility.facts import PatientFacts
 from eligibility.policy import Policy
 from eligibility.rules import Rule, fire, rule_state
+from eligibility.rules.outcomes import CONDITION_ACTIONS, CRITERIA, outcome_inputs
+from eligibility.rules.rule import AddAction, SetLabel, SetOutcome, SetStage, SetStatus
 from eligibility.version import ENGINE_VERSION
 
-__all__ = ["CONDITION_ACTIONS", "CRITERIA", "evaluate"]
+__all__ = ["evaluate"]
 
-CRITERIA: tuple[str, ...] = (
-    "adult",
-    "qualifying_diagnosis",
-    "pain_location",
-    "pain_duration",
-    "pain_severity",
-    "failed_medications",
-    "failed_physical_therapy",
-    "failed_interventional",
-    "psychological_evaluation",
-    "no_active_substance_use_disorder",
-    "no_absolute_contraindication",
-    "no_relative_contraindication",
-)
-CONDITION_ACTIONS = frozenset({"hold_medication", "lab_check", "smoking_cessation"})
-_SAFETY = ("no_absolute_contraindication", "no_active_substance_use_disorder")
 
 
 def _once(fired: list[tuple[Rule, int]]) -> list[tuple[Rule, int]]:
@@ -59,7 +56,10 @@ def _fact(finding: Finding, fid: int) -> dict[str, Any]:
     return {"t": finding.kind, "fid": fid, **finding.values}
 
 
-def _one(what: str, values: list[str]) -> str:
+_T = TypeVar("_T")
+
+
+def _one(what: str, values: list[_T]) -> _T:
     if len(values) != 1:
         raise EngineError(f"the rules gave {len(values)} answers for {what} ({values}); expected exactly one")
     return values[0]
@@ -74,66 +74,64 @@ def evaluate(
     decision_id: str,
     evaluated_at: str,
 ) -> Decision:
+    """Decide on one patient's facts under `policy` at `as_of`: derive, fire the rules, compose the record.
+
+    Pure: no clock, no I/O. Raises EngineError when the rules leave a question without exactly one
+    answer, so "could not evaluate" never reads as a decision.
+    """
     ctx = Context(record, policy, as_of)
     findings = derive_findings(ctx)
     fired: list[tuple[Rule, int]] = []
     with rule_state(policy.ruleset_name) as sid:
         fired += _once(fire(policy, sid, [_fact(f, i) for i, f in enumerate(findings)]))
 
-        statuses: dict[str, list[str]] = defaultdict(list)
+        statuses: dict[str, list[Status]] = defaultdict(list)
         status_rule: dict[str, str] = {}
-        stages: list[str] = []
-        labels: list[str] = []
-        action_hits: list[tuple[Rule, Finding]] = []
+        stages: list[Stage] = []
+        labels: list[LabelStatus] = []
+        action_hits: list[tuple[Rule, ActionKind, Finding]] = []
         for rule, fid in fired:
-            effect = rule.effect
-            if effect.kind == "criterion":
-                statuses[effect.target].append(effect.status)
-                status_rule[effect.target] = rule.id
-            elif effect.kind == "stage":
-                stages.append(effect.target)
-            elif effect.kind == "label":
-                labels.append(effect.target)
-            elif effect.kind == "action":
-                action_hits.append((rule, findings[fid]))
+            match rule.effect:
+                case SetStatus(criterion, value):
+                    statuses[criterion].append(value)
+                    status_rule[criterion] = rule.id
+                case SetStage(value):
+                    stages.append(value)
+                case SetLabel(value):
+                    labels.append(value)
+                case AddAction(kind):
+                    action_hits.append((rule, kind, findings[fid]))
         stage = _one("the stage", stages)
         label = _one("the label status", labels)
         wanted = CRITERIA + (("trial_response",) if stage == "implant" else ())
         status = {cid: _one(f"criterion {cid}", statuses[cid]) for cid in wanted}
 
-        condition_actions = [a for a in action_hits if a[0].effect.target in CONDITION_ACTIONS]
         relative = next(f for f in findings if f.kind == "relative")
-        summary_fact = {
-            "t": "summary",
-            "fid": len(findings),
-            "stage": stage,
-            "blocking_not_met": sum(
-                1 for cid in CRITERIA if cid != "no_relative_contraindication" and status[cid] == "not_met"
-            ),
-            "unknown": sum(1 for cid in CRITERIA if status[cid] == "unknown"),
-            "relative_not_met": int(status["no_relative_contraindication"] == "not_met"),
-            "neurostimulator": int(relative.values["neurostimulator"]),
-            "condition_actions": len(condition_actions),
-            "trial_response": status.get("trial_response", "none"),
-            "safety_not_met": sum(1 for cid in _SAFETY if status[cid] == "not_met"),
-        }
+        summary_fact = outcome_inputs(
+            status,
+            fid=len(findings),
+            stage=stage,
+            condition_actions=sum(1 for _, kind, _ in action_hits if kind in CONDITION_ACTIONS),
+            neurostimulator=bool(relative.values["neurostimulator"]),
+        )
         phase2 = _once(fire(policy, sid, [summary_fact]))
         fired += phase2
-        outcome = _one("the outcome", [r.effect.target for r, _ in phase2 if r.effect.kind == "outcome"])
+        outcomes: list[Outcome] = [r.effect.outcome for r, _ in phase2 if isinstance(r.effect, SetOutcome)]
+        outcome = _one("the outcome", outcomes)
 
         decided = {"t": "decided", "fid": len(findings) + 1, "eligible": outcome in ELIGIBLE_OUTCOMES}
         phase3 = _once(fire(policy, sid, [decided]))
         fired += phase3
         unrecognised = derive_unrecognised(ctx)
         preparation = Finding("decided", {}, detail={"unrecognised": unrecognised})
-        action_hits += [(r, preparation) for r, _ in phase3 if r.effect.kind == "action"]
+        action_hits += [(r, r.effect.action, preparation) for r, _ in phase3 if isinstance(r.effect, AddAction)]
 
     by_criterion = {f.criterion: f for f in findings if f.criterion}
     criteria = [
         with_pain_score_warnings(_criterion(cid, status[cid], status_rule[cid], by_criterion[cid]), ctx)
         for cid in wanted
     ]
-    actions = [_action(rule, finding, policy) for rule, finding in action_hits]
+    actions = [describe_action(kind, rule.id, finding, policy) for rule, kind, finding in action_hits]
     actions.sort(key=lambda a: (_ACTION_ORDER.index(a.kind), a.medication or "", a.lab or ""))
     order = {rid: i for i, rid in enumerate(_catalog_order(policy))}
     rules_fired = sorted({rule.id for rule, _ in fired}, key=lambda rid: order[rid])
@@ -145,9 +143,9 @@ def evaluate(
         policy=PolicyRef(id=policy.id, version=policy.version, sha256=policy.sha256),
         engine_version=ENGINE_VERSION,
         input_sha256=input_sha256,
-        stage=stage,  # type: ignore[arg-type]
-        outcome=outcome,  # type: ignore[arg-type]
-        label_status=label,  # type: ignore[arg-type]
+        stage=stage,
+        outcome=outcome,
+        label_status=label,
         criteria=criteria,
         actions=actions,
         unrecognised=unrecognised,
@@ -173,19 +171,16 @@ def _catalog_order(policy: Policy) -> list[str]:
     return list(CATALOGS[policy.key])
 
 
-def _criterion(cid: str, status: str, rule_id: str, finding: Finding) -> Criterion:
+def _criterion(cid: str, status: Status, rule_id: str, finding: Finding) -> Criterion:
     reason = finding.reasons.get(status)
     if reason is None:
         raise EngineError(f"criterion {cid}: the rules chose {status!r} but the finding has no reason for it")
     return Criterion(
         id=cid,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         reason=reason,
         evidence=finding.evidence[:25],
         data_requests=finding.data_requests if status == "unknown" else [],
         rule_id=rule_id,
     )
 
-
-def _action(rule: Rule, finding: Finding, policy: Policy) -> Action:
-    return describe_action(rule.effect.target, rule.id, finding, policy)

@@ -7,7 +7,8 @@
     │   ├── WrongResourceTypeError   FHIR, but not a Bundle / resource list we accept
     │   ├── PatientCountError        zero or several Patients
     │   ├── DanglingReferenceError   a reference the record does not resolve
-    │   └── InvalidResourceError     a resource fails validation (R4B models)
+    │   ├── InvalidResourceError     a resource fails validation (R4B models)
+    │   └── FhirVersionError         STU3 / DSTU2 input: what gave it away, and "send R4"
     ├── PolicyError                  a policy is missing, or its files do not match the manifest
     ├── EngineError                  the rules could not evaluate (never read as "not eligible")
     └── AuditError                   the audit trail could not record; no decision is released
@@ -23,6 +24,7 @@ __all__ = [
     "DanglingReferenceError",
     "EligibilityError",
     "EngineError",
+    "FhirVersionError",
     "InputError",
     "InvalidResourceError",
     "NotFHIRError",
@@ -74,6 +76,12 @@ class DanglingReferenceError(InputError):
 
 class InvalidResourceError(InputError):
     code = "value"
+
+
+class FhirVersionError(InputError):
+    """Raised instead of the R4B error it explains (fhir_adapters/versions.py)."""
+
+    code = "not-supported"
 
 
 class PolicyError(EligibilityError):

@@ -6,7 +6,7 @@ Clinical safety: the engine recommends and a clinician decides. Holds are always
 
 from __future__ import annotations
 
-from eligibility.decision import Action, Decision, Evidence, Unrecognised
+from eligibility.decision import Action, ActionKind, Decision, Evidence, Unrecognised
 from eligibility.derive.finding import Finding
 from eligibility.policy import Policy
 
@@ -28,7 +28,8 @@ def _days(value: float) -> str:
     return f"{value:g} day" + ("" if value == 1 else "s")
 
 
-def describe_action(kind: str, rule_id: str, finding: Finding, policy: Policy) -> Action:
+def describe_action(kind: ActionKind, rule_id: str, finding: Finding, policy: Policy) -> Action:
+    """An action in words from its kind and the finding behind it (hold days from the policy's table)."""
     detail = finding.detail
     wording = policy.holds["wording"]
     if kind == "hold_medication":

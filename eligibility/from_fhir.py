@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from eligibility.calendar import add_months
 from eligibility.decision import Decision
 from eligibility.engine import evaluate
 from eligibility.errors import InputError
@@ -21,10 +22,23 @@ from fhir_adapters import ParsedInput, parse_input
 from fhir_adapters.json_guard import MAX_YEAR, MIN_YEAR
 from fhir_adapters.read_set import ReadSet
 
-__all__ = ["check_as_of", "decide", "decide_parsed", "prepare", "resolve_policy"]
+__all__ = [
+    "MAX_MONTHS_AHEAD",
+    "check_as_of",
+    "check_as_of_ahead",
+    "decide",
+    "decide_parsed",
+    "prepare",
+    "resolve_policy",
+]
+
+# How far past today an evaluation day may be: far enough to plan a clinic date, not so far that a
+# typo (2062 for 2026) yields a decision about a patient nobody has seen. Spec §6 windows end at as_of.
+MAX_MONTHS_AHEAD = 12
 
 
 def resolve_policy(policy: str | Policy | None) -> Policy:
+    """A policy object, a reference such as "drg-clinic@1.0.0", or None for the configured default."""
     return policy if isinstance(policy, Policy) else load_policy(policy)
 
 
@@ -60,6 +74,31 @@ def check_as_of(as_of: date) -> None:
         )
 
 
+def check_as_of_ahead(as_of: date, *, today: date) -> None:
+    """Refuse an evaluation day more than MAX_MONTHS_AHEAD after `today`.
+
+    `today` is a parameter: the CLI and the API read the clock at their edge and pass it in; the engine
+    (and replay, which re-runs a recorded as_of years later) never does.
+    """
+    latest = add_months(today, MAX_MONTHS_AHEAD)
+    if as_of > latest:
+        raise InputError(
+            f"asOf {as_of.isoformat()} is more than a year after today ({today.isoformat()}); "
+            f"the latest evaluation day accepted is {latest.isoformat()}",
+            location="asOf",
+        )
+
+
+def _check_as_of_after_birth(as_of: date, birth: date | None) -> None:
+    """An evaluation day before the patient was born gave "Aged -79": refuse it instead of deciding."""
+    if birth is not None and as_of < birth:
+        raise InputError(
+            f"asOf {as_of.isoformat()} is before the patient's birth date ({birth.isoformat()}); "
+            "give the day the patient is evaluated",
+            location="asOf",
+        )
+
+
 def decide_parsed(
     parsed: ParsedInput,
     *,
@@ -68,7 +107,9 @@ def decide_parsed(
     decision_id: str,
     evaluated_at: str,
 ) -> Decision:
+    """Decide on an already parsed record (the service parses once, records, then decides)."""
     check_as_of(as_of)
+    _check_as_of_after_birth(as_of, parsed.facts.patient.birth_date)
     return evaluate(
         parsed.facts,
         policy=resolve_policy(policy),
@@ -88,6 +129,8 @@ def decide(
     evaluated_at: str,
     read_all: bool = False,
 ) -> Decision:
+    """FHIR R4 bytes (a Bundle or one Patient) to a decision: parse and validate what the policy reads,
+    then `evaluate`. Raises InputError subclasses for bad input; see eligibility/__init__.py."""
     chosen = resolve_policy(policy)
     return decide_parsed(
         prepare(raw, policy=chosen, read_all=read_all),

@@ -46,6 +46,8 @@ def _canonical(obj: Any) -> bytes:
 
 @dataclass(frozen=True)
 class Policy:
+    """One sealed policy version: thresholds, value sets, the hold table and the medication identifier."""
+
     id: str
     version: str
     sha256: str

@@ -41,7 +41,10 @@ __all__ = [
     "evaluate_one",
     "read_decision",
     "record_batch",
+    "record_calls",
+    "record_refusal",
     "record_review",
+    "record_superseding",
 ]
 
 
@@ -133,10 +136,10 @@ def _describe(exc: BaseException) -> str:
 
 
 def _records_for(
-    results: Sequence[Evaluated | Rejected], *, actor: str, channel: str, run_id: str | None = None
+    calls: Iterable[tuple[Evaluated | Rejected, str, str]], *, run_id: str | None = None
 ) -> store.PendingAppend:
     pending = store.PendingAppend()
-    for result in results:
+    for result, actor, channel in calls:
         if isinstance(result, Evaluated):
             pending.add_decision(
                 result.decision, result.canonical, actor=actor, channel=channel, record=result.record, run_id=run_id
@@ -167,15 +170,45 @@ def record_batch(
     `also` writes more in the same transaction (a CDS card's row): one commit, all or nothing.
     `run_id` names the screening run the decisions belong to (the screening list groups by it).
     """
-    pending = _records_for(results, actor=actor, channel=channel, run_id=run_id)
+    record_calls(
+        [(result, actor, channel) for result in results], session_factory=session_factory, also=also, run_id=run_id
+    )
+    return [result.decision for result in results if isinstance(result, Evaluated)]
+
+
+def record_calls(
+    calls: Sequence[tuple[Evaluated | Rejected, str, str]],
+    *,
+    session_factory: SessionFactory | None = None,
+    also: Callable[[Session], object] | None = None,
+    run_id: str | None = None,
+) -> None:
+    """`record_batch` for the results of several callers, each (result, actor, channel): one transaction
+    (the API's group commit, eligibility/api/group_commit.py)."""
+    pending = _records_for(calls, run_id=run_id)
 
     def write(session: Session) -> None:
         pending.append_to(session)
         if also is not None:
             also(session)
 
-    _write(session_factory, f"a batch of {len(results)} results", write)
-    return [result.decision for result in results if isinstance(result, Evaluated)]
+    _write(session_factory, f"a batch of {len(calls)} results", write)
+
+
+def record_refusal(
+    error: Exception,
+    *,
+    raw: bytes = b"",
+    actor: str,
+    channel: str,
+    as_of: date | None = None,
+    session_factory: SessionFactory | None = None,
+) -> None:
+    """Record a refusal made before any record was read (an asOf out of range), then let the caller
+    raise it: every refused submission is in the trail, not only those the adapters refused."""
+    result = Rejected(error=error, raw=raw, as_of=as_of, policy=None)
+    pending = _records_for([(result, actor, channel)])
+    _write(session_factory, f"the rejection of a submission ({error})", pending.append_to)
 
 
 def evaluate_batch(
@@ -228,12 +261,12 @@ def evaluate_and_record_result(
     if isinstance(result, Rejected):
         error = result.error
         what = f"the rejection of a submission ({error})"
-        _write(session_factory, what, _records_for([result], actor=actor, channel=channel).append_to)
+        _write(session_factory, what, _records_for([(result, actor, channel)]).append_to)
         raise error
     _write(
         session_factory,
         f"decision {result.decision.decision_id}",
-        _records_for([result], actor=actor, channel=channel).append_to,
+        _records_for([(result, actor, channel)]).append_to,
     )
     return result
 
@@ -292,3 +325,49 @@ def read_decision(
 
     _write(session_factory, f"a read of decision {decision_id}", write)
     return found[0]
+
+
+def record_superseding(
+    result: Evaluated,
+    *,
+    provenance: dict[str, object],
+    actor: str,
+    channel: str,
+    session_factory: SessionFactory | None = None,
+) -> Decision:
+    """A decision made from a referrer's answers, recorded with where it came from (`provenance`: the
+    decision it supersedes, the QuestionnaireResponse, who answered), and an "answered" record on the
+    superseded decision naming the new one; one transaction, committed before the decision is released."""
+    from eligibility.answers.flow import successor_of  # only the answer routes need it (CLI start-up)
+    from eligibility.answers.redecide import ANSWERED_PURPOSE
+
+    superseded = str(provenance["supersedes"])
+    pending = store.PendingAppend()
+    pending.add_decision(
+        result.decision, result.canonical, actor=actor, channel=channel, record=result.record,
+        context={"answers": provenance},
+    )
+
+    def write(session: Session) -> None:
+        # Checked again here, under the write lock: two answers to one decision must not both land.
+        successor = successor_of(session, superseded)
+        if successor is not None:
+            raise InputError(
+                f"decision {superseded} was already answered; its questions now belong to decision {successor}",
+                location="QuestionnaireResponse.questionnaire",
+            )
+        pending.append_to(session)
+        store.append_access(
+            session,
+            actor=actor,
+            channel=channel,
+            purpose=ANSWERED_PURPOSE,
+            decision_id=superseded,
+            query={
+                "superseded_by": result.decision.decision_id,
+                "questionnaire_response": provenance["questionnaire_response"],
+            },
+        )
+
+    _write(session_factory, f"decision {result.decision.decision_id} (from answers to {superseded})", write)
+    return result.decision

@@ -1,8 +1,8 @@
 """Raw submission (bytes or str) -> the list of entries to read: Bundle, NDJSON or a lone Patient.
 
 Only the envelope is checked here (JSON syntax, Bundle shape and type, that each entry's resource is an
-object, and json_guard's limits: depth, duplicate keys, dates at the edge of the calendar); resources
-themselves are checked by the pipeline.
+object, and json_guard's limits: depth and duplicate keys, and dates at the edge of the calendar outside
+the resources); resources themselves, their dates included, are checked by the pipeline.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import orjson
 
 from eligibility.errors import InvalidResourceError, NotFHIRError, NotJSONError, WrongResourceTypeError
 
-from .json_guard import check_document
+from .json_guard import check_document, edge_date
 from .locations import Locator
 from .models import is_resource_type
+from .versions import older_version_error
 
 __all__ = ["ACCEPTED_BUNDLE_TYPES", "RawEntry", "Submission", "read_submission"]
 
@@ -51,12 +52,19 @@ class Submission:
     bundle_type: str  # the Bundle's type; "collection" for NDJSON and a lone Patient
     entries: tuple[RawEntry, ...]
     location: str  # where "the whole input" is, for errors about it (e.g. no Patient at all)
-
+    # json_guard found a year outside its calendar: the pipeline looks for it in each resource
+    check_dates: bool = False
 
 
 def article(word: str) -> str:
     """'an' before a vowel sound as written (an AllergyIntolerance, an Encounter), else 'a'."""
     return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def with_article(word: str) -> str:
+    """'an Encounter', 'a Condition'."""
+    return f"{article(word)} {word}"
+
 
 def read_submission(raw: bytes | str) -> Submission:
     data = _to_bytes(raw)
@@ -68,19 +76,21 @@ def read_submission(raw: bytes | str) -> Submission:
             raise NotJSONError(f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}, column {exc.colno}") from exc
         return _from_ndjson(lines)
     root = document.get("resourceType") if isinstance(document, dict) else None
-    check_document(document, data, root=root if isinstance(root, str) and root.isalnum() else "$")
+    check_dates = check_document(document, data, root=root if isinstance(root, str) and root.isalnum() else "$")
     if not isinstance(document, dict):
         raise NotFHIRError(f"JSON {type(document).__name__} is not a FHIR resource (expected an object)", location="$")
     resource_type = document.get("resourceType")
     if resource_type == "Bundle":
-        return _from_bundle(document)
+        return _from_bundle(document, check_dates)
     if resource_type == "Patient":
-        return Submission("collection", (RawEntry({"resource": document}, Locator("Patient")),), "Patient")
+        entry = RawEntry({"resource": document}, Locator("Patient"))
+        return Submission("collection", (entry,), "Patient", check_dates)
     if not isinstance(resource_type, str):
         raise NotFHIRError("JSON object without a resourceType is not FHIR", location="resourceType")
     # A known type alone (a bare Observation, Parameters, OperationOutcome) is not a patient record.
     if not is_resource_type(resource_type):
-        raise NotFHIRError(f"unknown FHIR resourceType {resource_type!r}", location="resourceType")
+        unknown = NotFHIRError(f"unknown FHIR resourceType {resource_type!r}", location="resourceType")
+        raise older_version_error(unknown, [(document, lambda path: path or resource_type)])
     raise WrongResourceTypeError(
         f"{article(resource_type)} {resource_type} is not a patient record; send a Bundle, NDJSON or a Patient",
         location="resourceType",
@@ -112,22 +122,42 @@ def _ndjson_lines(data: bytes) -> list[tuple[int, bytes]] | None:
 
 def _from_ndjson(lines: list[tuple[int, bytes]]) -> Submission:
     entries: list[RawEntry] = []
+    check_dates = False
     for number, line in lines:
         try:
             resource = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             raise NotJSONError(f"not valid JSON: {exc.msg}", location=f"line {number}, column {exc.colno}") from exc
-        check_document(resource, line, root=f"line {number}: $")
+        check_dates |= check_document(resource, line, root=f"line {number}: $")
         if not isinstance(resource, dict):
             raise NotFHIRError(
                 f"NDJSON line holds a JSON {type(resource).__name__}, not a FHIR resource",
                 location=f"line {number}",
             )
         entries.append(RawEntry({"resource": resource}, Locator(f"line {number}", ": ")))
-    return Submission("collection", tuple(entries), "NDJSON")
+    return Submission("collection", tuple(entries), "NDJSON", check_dates)
 
 
-def _from_bundle(bundle: dict[str, Any]) -> Submission:
+def _envelope_dates(bundle: dict[str, Any]) -> None:
+    """Refuse an edge date in the Bundle itself or an entry's request/response (their resources are the
+    pipeline's: a warning where the policy does not read)."""
+    envelope = {key: value for key, value in bundle.items() if key != "entry"}
+    entries = bundle.get("entry")
+    parts: list[tuple[str, Any]] = [("Bundle", envelope)]
+    if isinstance(entries, list):
+        parts += [
+            (f"Bundle.entry[{index}]", {key: value for key, value in entry.items() if key != "resource"})
+            for index, entry in enumerate(entries)
+            if isinstance(entry, dict)
+        ]
+    for where, part in parts:
+        found = edge_date(part)
+        if found is not None:
+            path, message = found
+            raise InvalidResourceError(message, location=f"{where}.{path}")
+
+
+def _from_bundle(bundle: dict[str, Any], check_dates: bool) -> Submission:
     bundle_type = bundle.get("type")
     if not isinstance(bundle_type, str) or bundle_type not in _ALL_BUNDLE_TYPES:
         raise InvalidResourceError(f"Bundle.type {bundle_type!r} is not a FHIR Bundle type", location="Bundle.type")
@@ -151,4 +181,6 @@ def _from_bundle(bundle: dict[str, Any]) -> Submission:
         if "fullUrl" in entry and not isinstance(entry["fullUrl"], str):
             raise InvalidResourceError("Bundle entry fullUrl must be a string", location=f"{where}.fullUrl")
         entries.append(RawEntry(entry, Locator(f"{where}.resource")))
-    return Submission(bundle_type, tuple(entries), "Bundle.entry")
+    if check_dates:
+        _envelope_dates(bundle)
+    return Submission(bundle_type, tuple(entries), "Bundle.entry", check_dates)

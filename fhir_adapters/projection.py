@@ -25,6 +25,7 @@ from eligibility.facts import (
 
 from .codes import cc_text, codings, codings_of_all, extension_codings, first_code
 from .dates import add_months, day_before, first_day, last_day
+from .parsing import with_article
 from .references import IndexedEntry, ResourceIndex, Target, reference_type
 
 __all__ = ["SUBJECT_FIELDS", "Fact", "Projector"]
@@ -304,7 +305,7 @@ class Projector:
             if isinstance(literal, str):
                 target = self._index.resolve(literal, resource, item.raw.locator)
                 if target is None or target.resource_type != "Medication":
-                    found = "does not resolve" if target is None else f"is a {target.resource_type}"
+                    found = "does not resolve" if target is None else f"is {with_article(target.resource_type)}"
                     raise DanglingReferenceError(
                         f"medicationReference {literal!r} {found}; the drug cannot be identified",
                         location=where,
@@ -343,7 +344,8 @@ class Projector:
                     found.extend(self._medication_codes(item, seen | {item.key}))
             else:
                 raise DanglingReferenceError(
-                    f"ingredient itemReference {literal!r} is a {item.resource_type}, not a Substance or Medication",
+                    f"ingredient itemReference {literal!r} is {with_article(item.resource_type)}, "
+                    "not a Substance or Medication",
                     location=where,
                 )
         return found

@@ -24,11 +24,10 @@ from typing import Any
 
 import orjson
 
+from eligibility.derive.reads import CODED_READS
+from eligibility.errors import PolicyError
+from eligibility.policy import Policy
 from fhir_adapters.models import READ_TYPES
-
-from .derive.reads import CODED_READS
-from .errors import PolicyError
-from .policy import Policy
 
 __all__ = ["ReadSet"]
 

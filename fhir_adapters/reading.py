@@ -2,7 +2,8 @@
 
 Steps, each raising a typed InputError located in the submission:
 1. envelope (parsing.py): JSON / NDJSON, Bundle type, entry shape;
-2. every resource has a known resourceType; what is read is validated with the R4B models (models.py);
+2. every resource has a known resourceType; what is read is validated with the R4B models (models.py),
+   after a date the rules' calendar cannot hold is refused there (json_guard.edge_date; a warning elsewhere);
 3. exactly one Patient;
 4. identities and references (references.py), then projection to facts (projection.py);
 5. canonical form of the whole submission and its SHA-256 (canonical.py).
@@ -35,13 +36,15 @@ from eligibility.facts import (
 )
 
 from .canonical import canonical_bundle, entry_body, sha256_hex
+from .json_guard import edge_date
 from .locations import Locator
 from .models import READ_TYPES, is_resource_type
-from .parsing import RawEntry, Submission, read_submission
+from .parsing import RawEntry, Submission, read_submission, with_article
 from .projection import Fact, Projector
 from .references import IndexedEntry, ResourceIndex, identity_of
 from .unread import ReadFilter, ReadProblem, UnreadChecker, check_id
 from .validated import validate_once
+from .versions import older_version_error
 
 __all__ = ["ParsedInput", "ReadFilter", "ReadProblem", "parse_input", "parse_resources"]
 
@@ -79,12 +82,25 @@ def parse_resources(
     for index, resource in enumerate(resources):
         locator = Locator(f"resources[{index}]") if locations is None else Locator(locations[index], ": ")
         if not isinstance(resource, dict):
-            raise NotFHIRError(f"a {type(resource).__name__} is not a FHIR resource", location=locator.at())
+            raise NotFHIRError(f"{with_article(type(resource).__name__)} is not a FHIR resource", location=locator.at())
         entries.append(RawEntry({"resource": resource}, locator))
     return _parse(Submission("collection", tuple(entries), "resources"), reads)
 
 
 def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
+    try:
+        return _parse_r4(submission, reads)
+    except (NotFHIRError, InvalidResourceError) as exc:
+        # Refused already: is it older FHIR? Then say so, with what gave it away (versions.py).
+        explained = older_version_error(
+            exc, ((raw.resource, raw.locator.at) for raw in submission.entries if raw.resource is not None)
+        )
+        if explained is exc:
+            raise
+        raise explained from exc
+
+
+def _parse_r4(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
     items: list[IndexedEntry] = []
     patients: list[IndexedEntry] = []
     ignored: Counter[str] = Counter()
@@ -105,6 +121,8 @@ def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
         read = resource_type in READ_TYPES and (
             reads is None or resource_type == "Patient" or reads.reads(resource_type, resource, body)
         )
+        if submission.check_dates:
+            _check_dates(raw, resource, read, problems)
         if read:
             validate_once(resource, body, raw.locator.at)
             if identity is None:
@@ -165,6 +183,17 @@ def _parse(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
         unread_problems=tuple(problems),
         read_count=read_count,
     )
+
+
+def _check_dates(raw: RawEntry, resource: dict[str, Any], read: bool, problems: list[ReadProblem]) -> None:
+    """A date the rules' calendar cannot hold: refused where the policy reads it, else a warning."""
+    found = edge_date(resource)
+    if found is None:
+        return
+    path, message = found
+    if read:
+        raise InvalidResourceError(message, location=raw.locator.at(path))
+    problems.append(ReadProblem(raw.locator.at(path), message, "value"))
 
 
 def _by_reference(fact: Fact) -> str:

@@ -7,14 +7,17 @@ Tables (one CSV, long format: section, item, detail, patients, share):
 - outcomes: decisions by outcome and label status;
 - blocking: criteria `not_met` among NOT_ELIGIBLE patients;
 - missing: data requests of `unknown` criteria (what a clinic could record to settle them);
-- rejected: patients with no decision, by error type.
+- rejected: patients with no decision, by error type;
+- candidates: each patient with an eligible outcome, named (name, MRN, birth date) when the audit trail
+  holding the run's inputs is at hand (`name_candidates`; the CLI reads it, as a recorded query).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ import orjson
 import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # pandas-stubs is optional
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-__all__ = ["CohortSummary", "load_cohort", "summarize", "write_csv", "write_html"]
+__all__ = ["CohortSummary", "load_cohort", "name_candidates", "summarize", "write_csv", "write_html"]
 
 ELIGIBLE = ("ELIGIBLE_FOR_TRIAL", "ELIGIBLE_WITH_CONDITIONS", "ELIGIBLE_FOR_IMPLANT")
 
@@ -32,7 +35,7 @@ class Cohort:
     """The decisions flattened: one row per patient, one row per (patient, criterion, data request)."""
 
     source: Path
-    decisions: pd.DataFrame  # patient, outcome, label_status, stage, as_of, policy
+    decisions: pd.DataFrame  # patient, outcome, label_status, stage, as_of, policy, decision_id
     criteria: pd.DataFrame  # patient, outcome, criterion, status, request, resource_type
     rejected: pd.DataFrame  # patient, source, error_type, message
 
@@ -48,7 +51,7 @@ def load_cohort(path: Path) -> Cohort:
     """Read a decisions NDJSON (and its `.rejected.ndjson` beside it, if any), line by line."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
-    decisions: list[tuple[str, str, str, str, str, str]] = []
+    decisions: list[tuple[str, str, str, str, str, str, str]] = []
     criteria: list[tuple[str, str, str, str, str | None, str | None]] = []
     with open(path, "rb") as handle:
         for line in handle:
@@ -57,7 +60,9 @@ def load_cohort(path: Path) -> Cohort:
             d = orjson.loads(line)
             patient, outcome = d["patient"]["reference"], d["outcome"]
             policy = f"{d['policy']['id']}@{d['policy']['version']}"
-            decisions.append((patient, outcome, d["label_status"], d["stage"], d["as_of"], policy))
+            decisions.append(
+                (patient, outcome, d["label_status"], d["stage"], d["as_of"], policy, d.get("decision_id", ""))
+            )
             for criterion in d["criteria"]:
                 requests = criterion.get("data_requests") or [None]
                 for request in requests:
@@ -82,7 +87,9 @@ def load_cohort(path: Path) -> Cohort:
     ]
     return Cohort(
         path,
-        pd.DataFrame(decisions, columns=["patient", "outcome", "label_status", "stage", "as_of", "policy"]),
+        pd.DataFrame(
+            decisions, columns=["patient", "outcome", "label_status", "stage", "as_of", "policy", "decision_id"]
+        ),
         pd.DataFrame(criteria, columns=["patient", "outcome", "criterion", "status", "request", "resource_type"]),
         pd.DataFrame(rejected, columns=["patient", "source", "error_type", "message"]),
     )
@@ -100,10 +107,13 @@ class CohortSummary:
     blocking: pd.DataFrame  # criterion, patients, share (of NOT_ELIGIBLE)
     missing: pd.DataFrame  # criterion, request, resource_type, patients, share (of all decided)
     rejected: pd.DataFrame  # error_type, patients, example
+    candidate_list: pd.DataFrame  # name, patient, outcome, label_status, decision (8 characters), decision_id
 
     def tables(self) -> list[tuple[str, pd.DataFrame]]:
+        candidates = self.candidate_list.drop(columns=["decision_id"])
         return [
             ("Decisions by outcome and label status", self.outcomes),
+            ("Candidates (eligible outcomes), for a clinician to review", candidates),
             ("Blocking criteria (not met, among NOT_ELIGIBLE)", self.blocking),
             ("Data most often missing (requests of unknown criteria)", self.missing),
             ("Rejected (no decision)", self.rejected),
@@ -139,6 +149,18 @@ def summarize(cohort: Cohort, *, top: int = 15) -> CohortSummary:
     rejected = cohort.rejected.groupby("error_type").agg(patients=("error_type", "size"), example=("message", "first"))
     rejected = rejected.reset_index().sort_values("patients", ascending=False, ignore_index=True)
 
+    eligible = decisions[decisions["outcome"].isin(ELIGIBLE)].sort_values(["outcome", "patient"], kind="stable")
+    candidate_list = pd.DataFrame(
+        {
+            "name": "–",  # unnamed until name_candidates
+            "patient": eligible["patient"],
+            "outcome": eligible["outcome"],
+            "label_status": eligible["label_status"],
+            "decision": eligible["decision_id"].str[:8],
+            "decision_id": eligible["decision_id"],
+        }
+    ).reset_index(drop=True)
+
     first = decisions.iloc[0] if total else None
     return CohortSummary(
         source=cohort.source,
@@ -151,7 +173,15 @@ def summarize(cohort: Cohort, *, top: int = 15) -> CohortSummary:
         blocking=blocking,
         missing=missing,
         rejected=rejected,
+        candidate_list=candidate_list,
     )
+
+
+def name_candidates(summary: CohortSummary, names: Mapping[str, str]) -> CohortSummary:
+    """`summary` with each candidate's name (decision id -> "Name · MRN … · born …"); '–' where unknown."""
+    table = summary.candidate_list.copy()
+    table["name"] = [names.get(decision_id, "–") for decision_id in table["decision_id"]]
+    return replace(summary, candidate_list=table)
 
 
 def write_csv(summary: CohortSummary, path: Path) -> None:
@@ -164,6 +194,16 @@ def write_csv(summary: CohortSummary, path: Path) -> None:
                 "detail": summary.outcomes["label_status"],
                 "patients": summary.outcomes["patients"],
                 "share": summary.outcomes["share"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "section": "candidate",
+                "item": summary.candidate_list["patient"],
+                "detail": summary.candidate_list["name"] + "; " + summary.candidate_list["outcome"] + " "
+                + summary.candidate_list["label_status"] + "; decision " + summary.candidate_list["decision_id"],
+                "patients": 1,
+                "share": None,
             }
         ),
         pd.DataFrame(

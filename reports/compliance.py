@@ -43,6 +43,7 @@ from eligibility.audit.clock import parse_bound
 from eligibility.audit.models import KIND_ACCESS, KIND_DECISION, KIND_REJECTION, KIND_REVIEW, AuditRecord
 from eligibility.audit.verify import VerifyReport
 from eligibility.decision import OUTCOMES
+from reports.answered import ANSWERED_COLUMNS, answered_row, answered_summary
 
 __all__ = [
     "AuditFrames",
@@ -161,6 +162,7 @@ class AuditFrames:
     reviews: pd.DataFrame
     accesses: pd.DataFrame
     rejections: pd.DataFrame
+    answered: pd.DataFrame | None = None  # decisions made from a referrer's answers (reports/answered.py)
 
 
 def period_bounds(start: date, end: date) -> tuple[str, str]:
@@ -323,8 +325,12 @@ def load_period(session: Session, *, start: date, end: date) -> AuditFrames:
     reviews: list[dict[str, Any]] = []
     accesses: list[dict[str, Any]] = []
     rejections: list[dict[str, Any]] = []
+    answered: list[dict[str, Any]] = []
     for record in store.iter_records(session, start=lower, end=upper):
         if record.kind == KIND_DECISION:
+            found = answered_row(record)
+            if found is not None:
+                answered.append(found)
             row, record_criteria, record_requests = _decision_rows(record)
             decisions.append(row)
             criteria.extend(record_criteria)
@@ -349,6 +355,7 @@ def load_period(session: Session, *, start: date, end: date) -> AuditFrames:
         reviews=review_frame[list(_REVIEW_COLUMNS)],
         accesses=_frame(accesses, _ACCESS_COLUMNS),
         rejections=_frame(rejections, _REJECTION_COLUMNS),
+        answered=_frame(answered, {k: v for k, v in ANSWERED_COLUMNS.items() if k != "hours_to_answer"}),
     )
 
 
@@ -404,6 +411,9 @@ class Headline:
     decision_reads: int  # access records naming a decision
     readers: int  # distinct actors who read a decision
     trail_queries: int  # access records querying the trail (exports, logs, reports)
+    answered: int = 0  # decisions made from a referrer's answers to an earlier decision's questions
+    completed_by_questionnaire: int = 0  # of those, no longer INSUFFICIENT_INFORMATION
+    median_hours_to_answer: float | None = None  # from the data request (old decision) to the answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +436,7 @@ class ComplianceReport:
     trail_queries: pd.DataFrame  # actor, purpose, queries, last_query
     rejections: pd.DataFrame  # error_code, error_type, rejections
     verification: Verification
+    answered: pd.DataFrame | None = None  # reports/answered.py ANSWERED_COLUMNS
 
 
 def _counts(data: pd.DataFrame, by: list[str], name: str, order: Sequence[str] | None = None) -> pd.DataFrame:
@@ -559,6 +570,8 @@ def compliance_summary(frames: AuditFrames, *, verification: VerifyReport | Veri
     in_period = set(decisions["decision_id"])
     reviewed = in_period & set(reviews["decision_id"])
     reads = accesses[accesses["decision_id"].notna()]
+    answered_frame = frames.answered if frames.answered is not None else _frame([], ANSWERED_COLUMNS)
+    answered, answered_count, completed, median_to_answer = answered_summary(answered_frame)
     headline = Headline(
         decisions=total,
         rejections=len(frames.rejections),
@@ -573,6 +586,9 @@ def compliance_summary(frames: AuditFrames, *, verification: VerifyReport | Veri
         decision_reads=len(reads),
         readers=int(reads["actor"].nunique()),
         trail_queries=int(accesses["decision_id"].isna().sum()),
+        answered=answered_count,
+        completed_by_questionnaire=completed,
+        median_hours_to_answer=median_to_answer,
     )
     override_rows = reviews[reviews["action"] == "override"]
     return ComplianceReport(
@@ -598,4 +614,5 @@ def compliance_summary(frames: AuditFrames, *, verification: VerifyReport | Veri
         verification=(
             verification if isinstance(verification, Verification) else Verification.from_report(verification)
         ),
+        answered=answered,
     )

@@ -3,7 +3,9 @@
     html = evidence_pack_html(session, decision_id)
     pdf = evidence_pack_pdf(session, decision_id)
 
-It holds the decision (outcome, stage, label, policy id/version/hash, engine version, input hash), every
+Its first page says who the patient is (name, MRN, birth date, sex, from the stored input) and the
+outcome that stands: the engine's, and beside it the outcome after the latest review. It holds the
+decision (outcome, stage, label, policy id/version/hash, engine version, input hash), every
 criterion with its status, reason, evidence and data requests, the actions, the reviews, the reads, and
 the chain proof of the decision record: its seq and hashes recomputed here, the nearest signed
 checkpoint at or after it, and whether the trail verifies up to that checkpoint.
@@ -22,6 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eligibility.answers.attribution import attributed
+from eligibility.answers.chain import Supersession, supersession
 from eligibility.audit import store
 from eligibility.audit.chain import chain_link, content_sha256
 from eligibility.audit.checkpoints import Checkpoint, Signer, signer_from_settings
@@ -30,6 +34,8 @@ from eligibility.audit.verify import Problem, verify
 from eligibility.decision import Decision, Evidence
 from eligibility.errors import AuditError, InputError
 from eligibility.settings import get_settings
+from fhir_adapters.patient_header import PatientHeader
+from reports.patients import header_of
 from reports.render import html_to_pdf, iso, template_environment
 
 __all__ = [
@@ -70,6 +76,16 @@ class EvidencePack:
     reads: list[store.StoredRecord]
     input_status: str  # whether the stored input still matches the decision's input_sha256
     proof: ChainProof
+    chain: Supersession | None = None  # old decision -> answers -> new decision, when answers are involved
+    patient: PatientHeader | None = None  # from the stored input; a pack is made for a role that reads it
+
+    @property
+    def after_review(self) -> dict[str, Any] | None:
+        """The latest review (its payload, with `at` and `reviewer`): the outcome that now stands."""
+        if not self.reviews:
+            return None
+        latest = self.reviews[-1]
+        return {**latest.data(), "at": latest.created_at, "reviewer": latest.actor}
 
 
 def _covering_checkpoint(session: Session, seq: int) -> Checkpoint | None:
@@ -129,13 +145,17 @@ def load_evidence_pack(session: Session, decision_id: str, *, signer: Signer | N
     if not decisions:
         raise InputError(f"no decision {decision_id!r} in the audit trail", location="decision_id")
     record = decisions[0]
+    decision = Decision.model_validate(record.data()["decision"])
+    chain = supersession(session, record, decision)
     return EvidencePack(
-        decision=Decision.model_validate(record.data()["decision"]),
+        decision=attributed(decision, chain.provenance),  # evidence from answers says who reported it
+        chain=chain,
         record=record,
         reviews=[r for r in history if r.kind == KIND_REVIEW],
         reads=[r for r in history if r.kind == KIND_ACCESS],
         input_status=_input_status(session, record),
         proof=_proof(session, record, signer or signer_from_settings(get_settings())),
+        patient=header_of(session, decision_id),
     )
 
 
@@ -161,6 +181,7 @@ def _context(pack: EvidencePack, generated_at: str, generated_by: str) -> dict[s
         "evidence_text": _evidence_text,
         "reviews": [(r, r.data()) for r in pack.reviews],
         "reads": [(r, r.data()) for r in pack.reads],
+        "chain": pack.chain,
         "generated_at": generated_at,
         "generated_by": generated_by,
     }

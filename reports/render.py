@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,10 +31,12 @@ import weasyprint  # no type information; see the mypy override in pyproject.tom
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from reports.compliance import ComplianceReport
+from reports.durations import duration_text, hours_cell
 
 __all__ = [
     "Chart",
@@ -47,6 +50,7 @@ __all__ = [
     "report_charts",
     "report_tables",
     "template_environment",
+    "time_to_review_figure",
 ]
 
 TEMPLATES: Final = Path(__file__).with_name("templates")
@@ -57,7 +61,9 @@ _CSV_DECIMALS: Final = 6  # 57.6 rather than 57.60000000000001; shares to a mill
 _FILLS: Final = ("#d9d9d9", "#6f6f6f", "#ffffff", "#a6a6a6")
 _HATCHES: Final = ("", "xx", "..", "//")
 _PERCENT_COLUMNS: Final = frozenset({"share", "override_rate"})
-_HOURS_COLUMNS: Final = frozenset({"hours_to_review", "median_hours_to_review", "p90_hours_to_review"})
+_HOURS_COLUMNS: Final = frozenset(
+    {"hours_to_review", "median_hours_to_review", "p90_hours_to_review", "hours_to_answer", "median_hours_to_answer"}
+)
 
 
 # --- cells ---------------------------------------------------------------------------------------
@@ -84,7 +90,7 @@ def format_cell(column: str, value: Any) -> str:
     if column in _PERCENT_COLUMNS:
         return f"{float(value) * 100:.1f} %"
     if column in _HOURS_COLUMNS:
-        return f"{float(value):.1f}"
+        return hours_cell(float(value))
     if column == "policy_sha256":
         return f"{str(value)[:16]}…"
     return str(value)
@@ -154,6 +160,13 @@ _HEADERS: Final = {
     "decided_at": "Decided (UTC)",
     "reviewed_at": "Reviewed (UTC)",
     "hours_to_review": "Hours",
+    "supersedes": "Supersedes",
+    "answered_by": "Answered by",
+    "outcome_before": "Outcome before",
+    "outcome_after": "Outcome after",
+    "requested_at": "Requested (UTC)",
+    "answered_at": "Answered (UTC)",
+    "hours_to_answer": "Hours to answer",
     "criterion": "Criterion",
     "not_met": "not_met",
     "unknown": "unknown",
@@ -161,6 +174,7 @@ _HEADERS: Final = {
     "resource_type": "FHIR resource",
     "actor": "Who",
     "patient_ref": "Patient",
+    "patient": "Patient",
     "channel": "Channel",
     "purposes": "Purpose",
     "reads": "Reads",
@@ -223,6 +237,13 @@ def report_tables(report: ComplianceReport) -> list[ReportTable]:
             "No data was requested in this period.",
         ),
         (
+            "completed_by_questionnaire",
+            "Decisions re-made from the referrer's answers (questionnaire): outcome before and after, hours from "
+            "the data request to the answer",
+            report.answered if report.answered is not None else pd.DataFrame(),
+            "No questionnaire was answered in this period.",
+        ),
+        (
             "decision_reads",
             "Who read which decisions (access records naming a decision)",
             report.readers,
@@ -261,6 +282,9 @@ def _headline_rows(report: ComplianceReport) -> list[tuple[str, str, Any]]:
         ("decision_reads", "Reads of decisions", h.decision_reads),
         ("readers", "People who read decisions", h.readers),
         ("trail_queries", "Queries of the audit trail", h.trail_queries),
+        ("answered", "Decisions re-made from questionnaire answers", h.answered),
+        ("completed_by_questionnaire", "Decisions completed by questionnaire", h.completed_by_questionnaire),
+        ("median_hours_to_answer", "Median hours from data request to answer", h.median_hours_to_answer),
     ]
 
 
@@ -359,8 +383,13 @@ def _stacked_bars_figure(
 
 
 def _time_to_review_chart(report: ComplianceReport) -> str:
+    with _chart_style():
+        return _png(time_to_review_figure(report))
+
+
+def time_to_review_figure(report: ComplianceReport) -> Figure:
     """Each first review as a marker on an hours axis, one row per specialist; median and p90 lines
-    labelled in words."""
+    labelled in words, the p90 label raised a line when the two would overlap (close values)."""
     data = report.time_to_review
     reviewers = sorted(set(data["reviewer"]))
     markers = ("o", "s", "^", "D", "v", "P", "X")
@@ -377,27 +406,42 @@ def _time_to_review_chart(report: ComplianceReport) -> str:
                 s=36,
                 zorder=3,
             )
+        labels = []
         for value, name, style in (
             (report.headline.median_hours_to_review, "median", "--"),
             (report.headline.p90_hours_to_review, "p90", ":"),
         ):
             if value is not None:
                 axes.axvline(value, color="black", linestyle=style, linewidth=1)
-                axes.annotate(
-                    f"{name} {value:.1f} h",
-                    (value, len(reviewers) + 0.45),
-                    ha="left",
-                    va="bottom",
-                    fontsize=8,
-                    xytext=(3, 0),
-                    textcoords="offset points",
+                labels.append(
+                    axes.annotate(
+                        f"{name} {duration_text(value)}",
+                        (value, 1.0),
+                        xycoords=("data", "axes fraction"),
+                        ha="left",
+                        va="bottom",
+                        fontsize=8,
+                        xytext=(3, 2),
+                        textcoords="offset points",
+                        annotation_clip=False,
+                    )
                 )
         axes.set_yticks(range(len(reviewers), 0, -1), reviewers)
-        axes.set_ylim(0.4, len(reviewers) + 0.9)
+        axes.set_ylim(0.4, len(reviewers) + 0.6)
         axes.set_xlim(left=0)
         axes.set_xlabel("hours from decision to first review")
         axes.grid(axis="x", linestyle="-", linewidth=0.3, color="#bbbbbb")
-        return _png(figure)
+        if len(labels) == 2:
+            _raise_if_overlapping(figure, labels[0], labels[1])
+        return figure
+
+
+def _raise_if_overlapping(figure: Figure, lower: Any, upper: Any) -> None:
+    """Lay the figure out, and move `upper` one text line up when its box meets `lower`'s."""
+    renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
+    figure.draw_without_rendering()
+    if lower.get_window_extent(renderer).overlaps(upper.get_window_extent(renderer)):
+        upper.set_position((3, 13))
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,8 +487,8 @@ def report_charts(report: ComplianceReport) -> dict[str, Chart]:
         charts["time_to_review"] = Chart(
             "Hours from decision to first review, by specialist (dashed: median, dotted: 90th percentile)",
             _time_to_review_chart(report),
-            f"{len(report.time_to_review)} first reviews; median {h.median_hours_to_review:.1f} h, "
-            f"90th percentile {h.p90_hours_to_review:.1f} h",
+            f"{len(report.time_to_review)} first reviews; median {duration_text(h.median_hours_to_review or 0)}, "
+            f"90th percentile {duration_text(h.p90_hours_to_review or 0)}",
         )
     blocking = report.blocking_criteria
     if not blocking.empty:
@@ -470,14 +514,19 @@ def template_environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
     )
     environment.filters["iso"] = iso
+    environment.filters["as_date"] = date.fromisoformat
     environment.filters["breakable"] = breakable
     return environment
 
 
+_BREAK_AFTER: Final = re.compile(r"([_@/])")
+
+
 def breakable(text: object) -> Markup:
-    """Escaped text that may wrap after underscores (`psychological_<wbr>evaluation`) in narrow
-    columns, without putting an invisible character into what a reader copies."""
-    return Markup("_<wbr>").join(escape(part) for part in str(text).split("_"))
+    """Escaped text that may wrap after `_`, `@` and `/` (`psychological_<wbr>evaluation`,
+    `app@<wbr>https:/<wbr>/<wbr>ehr…`) in narrow columns, so that names wrap there rather than mid-word,
+    without putting an invisible character into what a reader copies."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(str(text)))))
 
 
 def _now() -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SAMPLES = SHARED / "fhir-samples"
+# Public FHIR R4 examples (US Core, Synthea), kept in the repository with their sources and licences.
+SAMPLES = REPO / "examples" / "fhir-samples"
 EXAMPLES = REPO / "examples"
 
 

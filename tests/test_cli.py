@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from eligibility.audit.database import session_factory
 from eligibility.audit.store import iter_records
-from eligibility.engine import CRITERIA
+from eligibility.rules.outcomes import CRITERIA
 from tests.conftest import EXAMPLES, SAMPLES
 
 SPEC_FIELDS = {
@@ -74,7 +75,6 @@ def test_evaluate_text_explains_each_criterion(db_url: str) -> None:
     assert "Hold recommended; confirm with the prescriber: ibuprofen 1 day" in text
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="shared/fhir-samples not beside the repo")
 def test_evaluate_reads_a_synthea_sample_and_stdin(db_url: str) -> None:
     raw = (SAMPLES / "Liz_Conn_27c911c6-f045-4ffa-af5d-6eba57ac94b2.json").read_bytes()
     done = cli(db_url, "evaluate", "-", "--as-of", "2026-11-20", "--format", "json", stdin=raw)
@@ -256,14 +256,74 @@ def test_evaluate_points_a_bulk_export_to_batch(db_url: str, tmp_path: Path) -> 
     assert "drg-eligibility batch" in done.stderr.decode() and b"Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01"])
-def test_as_of_at_the_ends_of_the_calendar_is_one_line_not_a_traceback(db_url: str, as_of: str) -> None:
+@pytest.mark.parametrize(
+    ("as_of", "said"),
+    [
+        ("9999-12-31", "--as-of 9999-12-31 is more than a year after today"),
+        ("0001-01-01", "--as-of 0001-01-01 is outside the years 1800-2200"),
+    ],
+)
+def test_as_of_at_the_ends_of_the_calendar_is_one_line_not_a_traceback(db_url: str, as_of: str, said: str) -> None:
     done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", as_of)
     assert done.returncode == 2, done.stderr.decode()
     stderr = done.stderr.decode()
     assert "Traceback" not in stderr  # was an OverflowError traceback
-    assert f"asOf {as_of} is outside the years 1800-2200" in stderr
+    assert said in stderr
     assert kinds(db_url) == ["rejection"]
+
+
+def rejections(db_url: str) -> list[dict[str, object]]:
+    with session_factory(db_url)() as session:
+        return [r.data() for r in iter_records(session) if r.kind == "rejection"]
+
+
+def test_an_as_of_before_the_birth_date_is_refused_and_recorded_not_aged_minus_79(db_url: str) -> None:
+    """Issue 11: `--as-of 1900-01-01` recorded a decision saying "Aged -79"."""
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", "1900-01-01")
+    assert done.returncode == 2 and done.stdout == b""
+    errors = [line for line in done.stderr.decode().splitlines() if line.startswith("drg-eligibility:")]
+    assert errors == [
+        f"drg-eligibility: error: {EXAMPLES / 'crps-left-foot.json'}: --as-of 1900-01-01 is before the "
+        "patient's birth date (1978-03-14); give the day the patient is evaluated"
+    ]
+    assert kinds(db_url) == ["rejection"]
+    [payload] = rejections(db_url)
+    assert payload["as_of"] == "1900-01-01"
+    assert payload["error"] == {
+        "type": "InputError",
+        "code": "invalid",
+        "message": "asOf 1900-01-01 is before the patient's birth date (1978-03-14); "
+        "give the day the patient is evaluated",
+        "location": "asOf",
+    }
+
+
+def test_an_as_of_more_than_a_year_ahead_is_refused_and_recorded_in_evaluate_and_batch(
+    db_url: str, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from eligibility.calendar import add_months
+
+    today = date.today()
+    too_far = add_months(today, 12) + timedelta(days=1)
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", too_far.isoformat())
+    assert done.returncode == 2 and done.stdout == b""
+    said = f"drg-eligibility: error: --as-of {too_far} is more than a year after today ({today})"
+    assert said in done.stderr.decode()
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p"}\n')
+    done = cli(db_url, "batch", str(export), "--as-of", too_far.isoformat(), "--out", str(tmp_path / "d.ndjson"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr.decode()
+    assert f"--as-of {too_far} is more than a year after today" in done.stderr.decode()
+    assert [(p["as_of"], p["error"]["location"]) for p in rejections(db_url)] == [  # type: ignore[index]
+        (too_far.isoformat(), "asOf"),
+        (too_far.isoformat(), "asOf"),
+    ]
+    # A year ahead to the day is still a planning date, decided as usual.
+    done = cli(db_url, "evaluate", str(EXAMPLES / "crps-left-foot.json"), "--as-of", add_months(today, 12).isoformat())
+    assert done.returncode == 0, done.stderr.decode()
 
 
 def test_help_and_policy_commands_load_no_database_web_or_report_stack() -> None:
@@ -279,3 +339,19 @@ def test_help_and_policy_commands_load_no_database_web_or_report_stack() -> None
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"loaded at start-up: {done.stdout.strip()}"
+
+
+def test_stu3_input_is_one_line_saying_send_r4_and_is_recorded(db_url: str, tmp_path: Path) -> None:
+    bundle = json.loads((EXAMPLES / "crps-left-foot.json").read_bytes())
+    bundle["entry"].append({"resource": {"resourceType": "ProcedureRequest", "id": "pr1"}})
+    path = tmp_path / "stu3.json"
+    path.write_text(json.dumps(bundle))
+    done = cli(db_url, "evaluate", str(path), "--as-of", "2026-11-20")
+    assert done.returncode == 2 and done.stdout == b""
+    errors = [line for line in done.stderr.decode().splitlines() if line.startswith("drg-eligibility:")]
+    assert errors == [
+        f"drg-eligibility: error: {path}: this looks like FHIR STU3 or DSTU2 (ProcedureRequest is not an R4 "
+        f"resource; R4 has ServiceRequest); send FHIR R4 (4.0.1) at Bundle.entry[{len(bundle['entry']) - 1}]"
+        ".resource.resourceType"
+    ]
+    assert kinds(db_url) == ["rejection"]

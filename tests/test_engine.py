@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from eligibility.decision import Decision
-from eligibility.engine import CRITERIA, evaluate
+from eligibility.engine import evaluate
 from eligibility.errors import EngineError
 from eligibility.from_fhir import decide, decide_parsed, prepare
 from eligibility.policy import installed_policies, load_policy
 from eligibility.rules import CATALOGS, build_catalog
+from eligibility.rules.outcomes import CRITERIA
+from eligibility.rules.rule import SetStatus
 from tests.conftest import SAMPLES
 
 AS_OF = date(2026, 11, 20)
@@ -109,9 +111,8 @@ def test_every_policy_defines_a_ruleset_with_unique_stable_ids() -> None:
         catalog = build_catalog(policy)
         assert [r.id for r in catalog] == list(CATALOGS[policy.key])
         for cid in CRITERIA:
-            statuses = {
-                r.effect.status for r in catalog if r.effect.kind == "criterion" and r.effect.target == cid
-            }
+            effects = [r.effect for r in catalog if isinstance(r.effect, SetStatus)]
+            statuses = {e.status for e in effects if e.criterion == cid}
             assert {"met", "not_met"} <= statuses, cid
 
 
@@ -122,7 +123,9 @@ def test_contraindication_criteria_have_no_unknown_rule() -> None:
         "no_absolute_contraindication",
         "no_relative_contraindication",
     ):
-        assert "unknown" not in {r.effect.status for r in catalog if r.effect.target == cid}
+        assert "unknown" not in {
+            r.effect.status for r in catalog if isinstance(r.effect, SetStatus) and r.effect.criterion == cid
+        }
 
 
 def test_rule_ids_recorded_in_the_decision_are_catalog_ids(example_bytes: bytes) -> None:
@@ -169,3 +172,4 @@ def test_a_reason_missing_for_the_chosen_status_is_an_engine_error(
             decision_id="d",
             evaluated_at="t",
         )
+

@@ -1,7 +1,7 @@
 """fhir_adapters: FHIR R4 submissions -> PatientFacts, canonical input, typed errors with locations.
 
-Shared samples live in ../shared/fhir-samples beside the repo (CI clones them there); the tests that
-need them skip with a reason when the folder is absent. Our own fixture covers every projected field.
+The public samples (US Core, Synthea) are in examples/fhir-samples with their sources and licences;
+our own fixture covers every projected field.
 """
 
 from __future__ import annotations
@@ -30,14 +30,10 @@ from eligibility.facts import Coding, ConditionFact, PatientFacts
 from fhir_adapters import ParsedInput, normalize_icd10, parse_input, parse_resources
 from fhir_adapters.dates import first_day, last_day
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SAMPLES = SHARED / "fhir-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "examples" / "fhir-samples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "adapters"
 FIXTURE = FIXTURES / "all-read-types-bundle.json"
 
-needs_samples = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"shared FHIR samples not found at {SAMPLES} (clone shared/ beside the repo)"
-)
 
 SYNTHEA = (
     "Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json",
@@ -296,10 +292,9 @@ def _reference(resource: dict[str, Any], full_url: str | None) -> str:
 
 def _documents() -> Iterator[tuple[str, dict[str, Any]]]:
     yield FIXTURE.name, load(FIXTURE)
-    if SAMPLES.is_dir():
-        for name in SYNTHEA:
-            yield name, sample(name)
-        yield "US Core examples", us_core_bundle()
+    for name in SYNTHEA:
+        yield name, sample(name)
+    yield "US Core examples", us_core_bundle()
 
 
 @pytest.mark.parametrize(("name", "document"), list(_documents()), ids=lambda v: v if isinstance(v, str) else "")
@@ -455,7 +450,6 @@ def test_missing_subject_is_a_warning_not_a_silent_guess() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@needs_samples
 @pytest.mark.parametrize("name", SYNTHEA)
 def test_synthea_transaction_bundles(name: str) -> None:
     document = sample(name)
@@ -475,7 +469,6 @@ def test_synthea_transaction_bundles(name: str) -> None:
     assert parsed.warnings == ()
 
 
-@needs_samples
 def test_synthea_medication_request_reason_reference_via_urn_uuid() -> None:
     record = parse(sample(SYNTHEA[1])).facts
     (rx,) = record.medications
@@ -489,7 +482,6 @@ def test_synthea_medication_request_reason_reference_via_urn_uuid() -> None:
     assert all(not f.reference.startswith("urn:") and "/" in f.reference for f in everything)
 
 
-@needs_samples
 def test_us_core_single_resources_wrapped_with_their_patient() -> None:
     parsed = parse(us_core_bundle())
     record = parsed.facts
@@ -519,7 +511,6 @@ def test_us_core_single_resources_wrapped_with_their_patient() -> None:
     assert parsed.warnings == ()
 
 
-@needs_samples
 def test_lone_patient_resource() -> None:
     parsed = parse_input((SAMPLES / "patient-example.json").read_bytes())
     assert parsed.facts == PatientFacts(patient=parsed.facts.patient)
@@ -534,9 +525,8 @@ def test_lone_patient_resource() -> None:
 
 def _all_inputs() -> list[tuple[str, bytes]]:
     inputs = [(FIXTURE.name, FIXTURE.read_bytes())]
-    if SAMPLES.is_dir():
-        inputs += [(name, (SAMPLES / name).read_bytes()) for name in SYNTHEA]
-        inputs.append(("US Core", orjson.dumps(us_core_bundle())))
+    inputs += [(name, (SAMPLES / name).read_bytes()) for name in SYNTHEA]
+    inputs.append(("US Core", orjson.dumps(us_core_bundle())))
     return inputs
 
 
@@ -616,7 +606,6 @@ def _ndjson_from_bundle(document: dict[str, Any]) -> bytes:
     return ("\n".join(lines) + "\n\n").encode()
 
 
-@needs_samples
 @pytest.mark.parametrize("name", SYNTHEA)
 def test_ndjson_gives_the_same_record_as_the_bundle(name: str) -> None:
     document = sample(name)
@@ -627,7 +616,6 @@ def test_ndjson_gives_the_same_record_as_the_bundle(name: str) -> None:
     assert parse_input(from_ndjson.canonical).facts == from_bundle.facts
 
 
-@needs_samples
 def test_ndjson_with_urn_uuid_references_does_not_resolve() -> None:
     document = sample(SYNTHEA[0])
     raw = b"\n".join(orjson.dumps(e["resource"]) for e in document["entry"])

@@ -14,11 +14,15 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eligibility.errors import InputError
+from eligibility.policy import load_policy
 from eligibility.service import Evaluated, evaluate_one
-from fhir_adapters import parse_input
-from fhir_adapters.json_guard import check_document
+from fhir_adapters import json_guard, parse_input
+from fhir_adapters.json_guard import MAX_DEPTH, check_document
+from fhir_adapters.read_set import ReadSet
 from tests.conftest import EXAMPLES, SAMPLES
 
 BASE: dict[str, Any] = json.loads((EXAMPLES / "crps-left-foot.json").read_bytes())
@@ -47,6 +51,8 @@ def test_duplicate_keys_are_refused_naming_the_key(text: str) -> None:
         PATIENT + ',"name":[{"text":"says \\"birthDate\\": no"}]}',  # keys inside strings are not keys
         PATIENT + ',"name":[{"text":"ends with a backslash \\\\"}]}',
         PATIENT.replace(":", " : ") + "}",
+        PATIENT + ',"name":[{"text":":-)"}]}',  # a string that starts with a colon looks like a key end
+        PATIENT.replace(":", " : ") + ',"name":[{"text":" :-)"}]}',
     ],
 )
 def test_unique_keys_with_escapes_and_spaces_are_read(text: str) -> None:
@@ -98,3 +104,120 @@ def test_a_document_that_is_not_an_object_is_an_input_error_not_a_crash(body: by
     check_document(orjson.loads(body), body, root="$")  # nothing to walk, nothing refused here
     with pytest.raises(InputError):
         parse_input(body)
+
+
+def _nest(levels: int, kind: str, leaf: Any) -> Any:
+    node = leaf
+    for level in range(levels):
+        node = [node] if kind == "list" or (kind == "mixed" and level % 2) else {"a": node}
+    return node
+
+
+@pytest.mark.parametrize("kind", ["list", "dict", "mixed"])
+@pytest.mark.parametrize("leaf", [1, "x", None, [], {}])
+@pytest.mark.parametrize("levels", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1, MAX_DEPTH + 2, 300])
+def test_the_fast_depth_check_refuses_exactly_what_the_exact_walk_refuses(levels: int, kind: str, leaf: Any) -> None:
+    """check_document decides depth by serialising inside lists up to orjson's own limit; the exact walk
+    it replaced is the reference (a container leaf is one more level)."""
+    document = _nest(levels, kind, leaf)
+    data = json.dumps(document).encode()  # orjson itself writes at most 254 levels
+
+    def refused(check: Any) -> bool:
+        try:
+            check()
+        except InputError:
+            return True
+        return False
+
+    fast = refused(lambda: check_document(document, data, root="$"))
+    exact = refused(lambda: json_guard._walk(document, "$"))
+    assert fast == exact
+    assert fast == (levels + isinstance(leaf, list | dict) > MAX_DEPTH)
+
+
+def test_a_document_orjson_cannot_serialise_is_checked_by_the_exact_walk() -> None:
+    big = {"resourceType": "Patient", "id": "p1", "multipleBirthInteger": 2**70}  # beyond orjson's 64 bits
+    data = json.dumps(big).encode()
+    assert check_document(big, data, root="$") is True  # dates then looked for exactly
+    twice = data.replace(b'"id"', b'"id": "p0", "id"')
+    with pytest.raises(InputError, match="'id' appears more than once"):
+        check_document(json.loads(twice), twice, root="$")
+
+
+def _with(resource: dict[str, Any]) -> bytes:
+    bundle = copy.deepcopy(BASE)
+    bundle["entry"].append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
+    return json.dumps(bundle).encode()
+
+
+VITAL = {
+    "resourceType": "Observation",
+    "id": "hr-1",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+    "subject": {"reference": "Patient/pt-crps-1"},
+    "valueQuantity": {"value": 72, "unit": "/min"},
+}
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31T00:00:00Z", "2201"])
+def test_an_edge_date_where_the_policy_does_not_read_is_a_located_warning(value: str) -> None:
+    raw = _with({**VITAL, "effectiveDateTime": value})
+    parsed = parse_input(raw, reads=ReadSet.for_policy(load_policy(None)))
+    [problem] = parsed.unread_problems
+    assert problem.code == "value" and value in problem.message and "1800-2200" in problem.message
+    assert problem.location.endswith(".resource.effectiveDateTime")
+    with pytest.raises(InputError, match="outside the years"):  # the same date in a pain score is refused
+        parse_input(_with({**VITAL, "code": {"text": "pain"}, "effectiveDateTime": value}), reads=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        (PATIENT.replace("1978", "0001") + "}", "Patient.birthDate"),
+        (PATIENT.replace('"birthDate"', '"birth\\u0044ate"').replace("1978", "9999") + "}", "Patient.birthDate"),
+        (
+            '{"resourceType":"Bundle","type":"collection","timestamp":"x","meta":{"lastUpdatedDate":"0001-01-01"},'
+            f'"entry":[{{"resource":{PATIENT}}}}}]}}',
+            "Bundle.meta.lastUpdatedDate",
+        ),
+        (
+            '{"resourceType":"Bundle","type":"transaction","entry":[{"resource":' + PATIENT + '},'
+            '"request":{"method":"PUT","url":"Patient/p1","ifModifiedSinceDate":"9999-01-01"}}]}',
+            "Bundle.entry[0].request.ifModifiedSinceDate",
+        ),
+    ],
+)
+def test_an_edge_date_where_it_is_read_or_in_the_envelope_is_refused_at_its_location(text: str, location: str) -> None:
+    """Even spelt with an escape the text search cannot see: the search runs on orjson's own output."""
+    with pytest.raises(InputError, match="outside the years 1800-2200") as caught:
+        parse_input(text.encode())
+    assert caught.value.location == location
+
+
+_TEXT = st.text(alphabet=st.sampled_from('a"\\: \n{}[],é'), max_size=6)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_JSON)
+def test_duplicates_are_found_and_only_duplicates_in_any_layout(document: Any) -> None:
+    """Quotes, backslashes and colons in keys and strings (a string may start with ':'), compact, spaced
+    or escaped: a document without duplicates passes, the same with one duplicate key is refused."""
+    layouts = [
+        orjson.dumps(document),
+        json.dumps(document).encode(),
+        json.dumps(document, indent=1, separators=(" , ", " : ")).encode(),
+        json.dumps(document).replace(":", "\\u003a").replace('"\\u003a ', '": ').encode(),  # colons escaped
+    ]
+    for text in layouts:
+        parsed = json.loads(text)
+        assert parsed == document
+        check_document(parsed, text, root="$")
+        twice = b'{"k":1,"x":' + text + b',"k":2}'
+        with pytest.raises(InputError, match="'k' appears more than once"):
+            check_document(json.loads(twice), twice, root="$")

@@ -60,7 +60,6 @@ def test_every_decision_case_decides_the_same_from_what_the_policy_reads() -> No
     assert coded > 50  # pain scores, smoking, pregnancy, trial relief, therapy and evaluation visits
 
 
-@pytest.mark.skipif(not SYNTHEA, reason="shared/fhir-samples not beside the repo")
 @pytest.mark.parametrize("path", SYNTHEA, ids=[p.name[:20] for p in SYNTHEA])
 def test_synthea_records_decide_the_same_from_what_the_policy_reads(path: Path) -> None:
     bundle = json.loads(path.read_bytes())

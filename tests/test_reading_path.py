@@ -142,7 +142,6 @@ def test_every_decision_case_with_unread_noise_decides_as_with_full_validation()
     assert skipped >= len(CASES) * len(_noise("Patient/x"))
 
 
-@pytest.mark.skipif(not RECORDS, reason="shared/fhir-samples not beside the repo")
 @pytest.mark.parametrize("path", RECORDS, ids=[p.name[:24] for p in RECORDS])
 def test_every_sample_record_decides_or_fails_the_same_on_both_paths(path: Path) -> None:
     raw = path.read_bytes()
@@ -156,7 +155,6 @@ def test_every_sample_record_decides_or_fails_the_same_on_both_paths(path: Path)
         assert outcomes[0] == outcomes[1]
 
 
-@pytest.mark.skipif(not RECORDS, reason="shared/fhir-samples not beside the repo")
 def test_a_synthea_record_is_mostly_not_validated_yet_wholly_kept() -> None:
     raw = next(p for p in RECORDS if p.name.startswith("Liz_Conn")).read_bytes()
     fast, full = prepare(raw), prepare(raw, read_all=True)

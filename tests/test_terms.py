@@ -14,7 +14,7 @@ from eligibility.policy import load_policy
 from eligibility.terms import collect_terms
 
 CASES = Path(__file__).parent / "cases"
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fhir-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "examples" / "fhir-samples"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 V11 = load_policy("drg-clinic@1.1.0")
 

@@ -1,24 +1,5 @@
-"""The HTTP service for referring physicians: FHIR operation, CDS Hooks, tokens and roles.
+"""The HTTP API for referring physicians' systems: the FHIR operation, CDS Hooks, tokens and roles.
 
-from eligibility.app import create_app
-app = create_app()            # served by `drg-eligibility serve`
+Its routers are put together with the web app's in `eligibility.app.create_app`, the one ASGI
+application `drg-eligibility serve` runs.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from eligibility.app import create_app
-
-__all__ = ["create_app"]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy: the app pulls in FastAPI, the web pages and the report renderer (≈ 3 s), which
-    # `drg-eligibility --help` and the other commands that merely import eligibility.api.* never need.
-    if name == "create_app":
-        from eligibility.app import create_app
-
-        return create_app
-    raise AttributeError(name)

@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from eligibility.api.cds_auth import CdsClient
-from eligibility.api.context import base_url, context_of
+from eligibility.api.context import ApiContext, base_url, context_of
 from eligibility.api.errors import AuthenticationError, PermissionDeniedError
-from eligibility.api.users import Role, find_by_token
+from eligibility.api.users import ApiUser, Role, find_by_token
 from eligibility.errors import AuditError
 
 __all__ = [
@@ -75,17 +76,30 @@ class Principal:
         return actor == self.name and recorded_at >= self.since
 
 
-def bearer_user(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_token)]
-) -> Principal:
-    """The caller named by the API token (runs in the thread pool: it reads the database)."""
-    if credentials is None:
-        raise AuthenticationError("this call needs 'Authorization: Bearer <API token>'", presented=False)
+def _lookup(ctx: ApiContext, token: str) -> ApiUser | None:
+    """The token's active user, read from the table (in the thread pool) and remembered if found."""
+    read_at = ctx.tokens.now()  # before the read: the bound on revocation counts from here
     try:
-        with context_of(request).read_session() as session:
-            user = find_by_token(session, credentials.credentials)
+        with ctx.read_session() as session:
+            user = find_by_token(session, token)
     except SQLAlchemyError as exc:
         raise AuditError(f"the token could not be checked: {type(exc).__name__}") from exc
+    if user is not None:
+        ctx.tokens.put(token, user, read_at=read_at)
+    return user
+
+
+async def bearer_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_token)]
+) -> Principal:
+    """The caller named by the API token: remembered for at most a second (api/token_cache.py), else
+    read from the database in the thread pool."""
+    if credentials is None:
+        raise AuthenticationError("this call needs 'Authorization: Bearer <API token>'", presented=False)
+    ctx = context_of(request)
+    user = ctx.tokens.get(credentials.credentials)
+    if user is None:
+        user = await run_in_threadpool(_lookup, ctx, credentials.credentials)
     if user is None:
         raise AuthenticationError("the API token is unknown or revoked")
     request.state.actor = user.name
@@ -96,7 +110,7 @@ def require(permission: frozenset[Role], what: str) -> Any:
     """A dependency: the authenticated caller, if their role grants `permission`."""
 
     async def check(principal: Annotated[Principal, Depends(bearer_user)]) -> Principal:
-        # async: no I/O here, so no second thread-pool hop after bearer_user's database read
+        # async: no I/O here, so no thread-pool hop of its own
         if not principal.may(permission):
             allowed = ", ".join(sorted(permission))
             raise PermissionDeniedError(

@@ -14,8 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from eligibility.api.cds_auth import CdsVerifier
+from eligibility.api.group_commit import DecisionWriter
 from eligibility.api.links import LinkSigner
 from eligibility.api.refusals import RefusalLimiter
+from eligibility.api.token_cache import TokenCache
 from eligibility.api.workers import Evaluator
 from eligibility.audit.database import SessionFactory, read_session
 from eligibility.settings import Settings
@@ -42,6 +44,13 @@ class ApiContext:
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     # Refused unauthenticated calls recorded per client address (api/refusals.py).
     refusals: RefusalLimiter = field(default_factory=lambda: RefusalLimiter(burst=20, window_s=60.0))
+    # API tokens found active, trusted for at most TOKEN_RECHECK_S (the bound on revocation).
+    tokens: TokenCache = field(default_factory=TokenCache)
+    # Decisions and their rejections, recorded in groups behind write_lock (api/group_commit.py).
+    decisions: DecisionWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.decisions = DecisionWriter(self.session_factory, self.write_lock)
 
     def read_session(self) -> Session:
         """A session that does not take SQLite's write lock (token lookups, history reads)."""

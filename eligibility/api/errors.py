@@ -10,7 +10,7 @@
     └── EngineError ── WorkerCrashedError 503, EvaluationTimeoutError 503
 
 Routes raise; `install` registers the handlers that turn any error into an OperationOutcome with
-the status from `STATUS`, after recording the call in the audit trail (see `eligibility.api.audit`).
+the status from `STATUS`, after recording the call in the audit trail (see `eligibility.api.recording`).
 """
 
 from __future__ import annotations

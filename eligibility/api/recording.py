@@ -28,6 +28,7 @@ from eligibility.decision import Decision
 from eligibility.errors import AuditError
 from eligibility.service import Evaluated, Rejected, read_decision, record_batch
 from fhir_adapters import ReadProblem
+from fhir_adapters.parsing import with_article
 
 _PATH = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z][A-Za-z0-9_]*(\[\d+\])?)*")
 
@@ -155,12 +156,10 @@ async def evaluate_recorded(
         if location_prefix and isinstance(getattr(error, "location", None), str):
             error.location = _relocate(error.location, location_prefix)  # type: ignore[attr-defined]
         result = Rejected(error=error, raw=request.state.received or bundle, as_of=as_of, policy=None)
-    await ctx.write(
-        record_batch,
-        [result],
+    await ctx.decisions.record(  # with whatever other calls wait for the disk now (group_commit.py)
+        result,
         actor=actor_of(request),
         channel=channel_of(request),
-        session_factory=ctx.session_factory,
         also=None if also is None or isinstance(result, Rejected) else also(result),
     )
     request.state.audited = True
@@ -220,7 +219,7 @@ def _append_access(factory: SessionFactory, *, actor: str, channel: str, purpose
             store.append_access(session, actor=actor, channel=channel, purpose=purpose, query=query)
             session.commit()
     except SQLAlchemyError as exc:
-        raise AuditError(f"the audit trail could not record a {purpose} call: {exc}") from exc
+        raise AuditError(f"the audit trail could not record {with_article(purpose)} call: {exc}") from exc
 
 
 async def record_access(request: Request, *, purpose: str, query: dict[str, Any]) -> None:

@@ -1,27 +1,25 @@
-"""Decisions beyond FHIR: the page a card links to, a specialist's review, the audit history, health."""
+"""Decisions beyond FHIR: the link a card carries (on to the web app's case page), a specialist's review,
+the audit history, health."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
 from eligibility.api.auth import AUDIT, REVIEW, Principal, require
 from eligibility.api.context import context_of
 from eligibility.api.errors import NotFoundError, PermissionDeniedError
 from eligibility.api.limits import JSON_TYPES, check_content_type, read_body
-from eligibility.api.recording import channel_of, read_recorded
+from eligibility.api.recording import channel_of
 from eligibility.api.responses import JsonResponse
 from eligibility.api.routes_fhir import FHIR_ID
 from eligibility.api.schemas import ReviewRequest, error_responses, json_body, model_ref, parse_model
 from eligibility.audit import store
 from eligibility.audit.database import SessionFactory
 from eligibility.errors import AuditError
-from eligibility.explain import render_text
 from eligibility.service import record_review
 
 __all__ = ["router"]
@@ -32,11 +30,27 @@ _DecisionId = Annotated[str, Path(pattern=FHIR_ID, description="The decision id.
 _JSON_OK = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+def _record_link_opened(factory: SessionFactory, decision_id: str, *, actor: str, channel: str) -> bool:
+    """The card link's use, in the trail (attributed to whom the card was issued); False: no such decision."""
+    try:
+        with factory() as session:
+            if store.get_decision_record(session, decision_id) is None:
+                return False
+            store.append_access(session, actor=actor, channel=channel, purpose="card-link", decision_id=decision_id)
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise AuditError(f"the audit trail could not record the opening of a card link: {exc}") from exc
+    return True
+
+
 @router.get(
     "/decisions/{decision_id}/view",
-    summary="The decision explained, for a CDS card's link (signed, expiring; the read is recorded)",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}, **error_responses(400, 403, 404, 503)},
+    summary="A CDS card's link (signed, expiring): recorded, then on to the case page of the web app",
+    description="Answers 303 to `/ui/decisions/{id}`: the styled case page, behind the web app's sign-in "
+    "(a browser without a session signs in first and comes back). The link alone never shows the decision.",
+    response_class=RedirectResponse,
+    status_code=303,
+    responses={303: {"description": "to the case page"}, **error_responses(400, 403, 404, 503)},
 )
 async def view(
     request: Request,
@@ -44,18 +58,19 @@ async def view(
     issued_to: Annotated[str, Query(alias="for", max_length=200)],
     expires: Annotated[int, Query(alias="exp")],
     signature: Annotated[str, Query(alias="sig", max_length=100)],
-) -> HTMLResponse:
-    if not context_of(request).links.valid(decision_id, issued_to=issued_to, expires=expires, signature=signature):
+) -> RedirectResponse:
+    ctx = context_of(request)
+    if not ctx.links.valid(decision_id, issued_to=issued_to, expires=expires, signature=signature):
         raise PermissionDeniedError("the link is not valid or has expired; open the card again", location="sig")
     request.state.actor = f"link:{issued_to}"[:200]
-    decision = await run_in_threadpool(
-        read_recorded, request, decision_id, reader=request.state.actor, read_any=True, purpose="card-link"
+    found = await ctx.write(
+        _record_link_opened, ctx.session_factory, decision_id, actor=request.state.actor, channel=channel_of(request)
     )
-    page = (
-        "<!doctype html><meta charset=utf-8><title>DRG candidacy decision</title>"
-        f"<pre style='white-space:pre-wrap;font:14px/1.4 system-ui'>{escape(render_text(decision))}</pre>"
-    )
-    return HTMLResponse(page)
+    if not found:
+        raise NotFoundError(f"no decision {decision_id!r}", location="decision_id (path)")
+    request.state.audited = True
+    # The decision itself is shown, and its read recorded, by the case page to the clinician signed in.
+    return RedirectResponse(f"/ui/decisions/{decision_id}", status_code=303)
 
 
 @router.post(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from eligibility.answers.attribution import attributed, attribution_notes, provenance_of
 from eligibility.api.auth import READ, READ_ANY, SUBMIT, Principal, require
 from eligibility.api.context import base_url, context_of
 from eligibility.api.envelope import parse_day, unwrap
@@ -15,6 +16,8 @@ from eligibility.api.limits import JSON_TYPES, NDJSON_TYPES, check_content_type,
 from eligibility.api.recording import evaluate_recorded, read_recorded, relocated
 from eligibility.api.responses import FhirResponse
 from eligibility.api.schemas import error_responses, json_body
+from eligibility.audit import store
+from eligibility.from_fhir import check_as_of_ahead
 from fhir_adapters.outbound import capability_statement, guidance_response, operation_definition, operation_result
 
 __all__ = ["FHIR_ID", "fhir_base", "router"]
@@ -56,8 +59,8 @@ def metadata(request: Request) -> FhirResponse:
 @router.get(
     "/OperationDefinition/drg-candidacy", summary="OperationDefinition of $drg-candidacy", responses={200: _FHIR_OK}
 )
-def definition(request: Request) -> FhirResponse:
-    return FhirResponse(operation_definition(base_url=fhir_base(request)))
+def definition() -> FhirResponse:
+    return FhirResponse(operation_definition())
 
 
 @router.post(
@@ -81,8 +84,10 @@ async def drg_candidacy(
     body = await read_body(request, max_bytes=settings.api_max_body_bytes, timeout_s=settings.api_request_timeout_s)
     check_content_type(request, JSON_TYPES | NDJSON_TYPES)
     operation = unwrap(body)
-    day = operation.as_of or (parse_day(as_of, "asOf (query)") if as_of else None) or date.today()
+    today = date.today()  # the API edge reads the clock; the engine never does
+    day = operation.as_of or (parse_day(as_of, "asOf (query)") if as_of else None) or today
     request.state.as_of = day
+    check_as_of_ahead(day, today=today)  # refused and recorded by the error handlers
     result = await evaluate_recorded(request, operation.bundle, as_of=day, location_prefix=operation.location_prefix)
     warnings = relocated(result.unread_problems, operation.location_prefix)
     return FhirResponse(operation_result(result.decision, base_url=fhir_base(request), warnings=warnings))
@@ -106,4 +111,11 @@ async def read_guidance(
         read_any=caller.may(READ_ANY),
         reader_since=caller.since,
     )
-    return FhirResponse(guidance_response(decision, base_url=fhir_base(request)))
+    with context_of(request).read_session() as session:
+        record = store.get_decision_record(session, decision_id)
+    provenance = provenance_of(record.data()) if record is not None else None
+    guidance = guidance_response(attributed(decision, provenance))
+    if provenance:  # made from a referrer's answers: say so, and which decision it supersedes
+        notes = [*attribution_notes(decision, provenance), f"Supersedes GuidanceResponse/{provenance['supersedes']}."]
+        guidance["note"] = [*guidance.get("note", []), *({"text": t} for t in notes)]
+    return FhirResponse(guidance)

@@ -149,9 +149,12 @@ OPERATION_OUTCOME_SCHEMA: dict[str, Any] = {
                 "properties": {
                     "severity": {"type": "string"},
                     "code": {"type": "string"},
-                    "diagnostics": {"type": "string"},
-                    "location": {"type": "array", "items": {"type": "string"}},
-                    "expression": {"type": "array", "items": {"type": "string"}},
+                    "diagnostics": {"type": "string", "description": "what is wrong, for people"},
+                    "expression": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "where: a FHIRPath into the submission, or http.<header or parameter>",
+                    },
                 },
             },
         },

@@ -17,7 +17,6 @@
     database     engines and sessions (SQLite file by default, PostgreSQL by URL)
     migrate      the Alembic migrations, run from code
     cli          the `audit`, `replay` and `whatif` commands
-    cli_worklist `audit reindex` and `audit promote`
 
 Importing this package opens no connection.
 """

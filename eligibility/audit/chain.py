@@ -21,9 +21,10 @@ from typing import Any
 
 import orjson
 
+from eligibility.audit.record import HASHED_FIELDS
+
 __all__ = [
     "GENESIS",
-    "HASHED_FIELDS",
     "canonical_json",
     "chain_link",
     "content_sha256",
@@ -31,18 +32,6 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
-HASHED_FIELDS: tuple[str, ...] = (
-    "seq",
-    "record_id",
-    "kind",
-    "created_at",
-    "actor",
-    "channel",
-    "decision_id",
-    "patient_ref",
-    "input_sha256",
-    "payload",
-)
 _LINK_TAG = b"drg-eligibility/audit-chain/v1\n"
 
 

@@ -3,7 +3,7 @@
 Files (one resource or record per line, UTF-8, written under a temporary name and renamed when
 complete, so a failed export never leaves a truncated file that looks whole):
 
-    AuditEvent.ndjson          every record, IHE BALP style (fhir_adapters.audit_resources)
+    AuditEvent.ndjson          every record, IHE BALP style (eligibility.audit.fhir_resources)
     Provenance.ndjson          one per decision record
     audit-records.ndjson       the records exactly as stored, payload text included, so a third
                                party can recompute each content hash
@@ -21,8 +21,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from eligibility.audit.store import StoredRecord, iter_records
-from fhir_adapters.audit_resources import AuditEntry, audit_event, provenance
+from eligibility.audit.fhir_resources import audit_event, provenance
+from eligibility.audit.store import iter_records
 
 __all__ = ["FORMATS", "ExportResult", "export"]
 
@@ -44,22 +44,6 @@ class ExportResult:
     @property
     def files(self) -> list[Path]:
         return [self.directory / name for name in self.counts]
-
-
-def _entry(record: StoredRecord) -> AuditEntry:
-    return AuditEntry(
-        seq=record.seq,
-        record_id=record.record_id,
-        kind=record.kind,
-        created_at=record.created_at,
-        actor=record.actor,
-        channel=record.channel,
-        decision_id=record.decision_id,
-        patient_ref=record.patient_ref,
-        input_sha256=record.input_sha256,
-        payload=record.data(),
-        chain_hash=record.chain_hash,
-    )
 
 
 def _line(value: object) -> bytes:
@@ -85,11 +69,10 @@ def export(
     try:
         for record in iter_records(session, start=start, end=end):
             if "fhir" in formats:
-                entry = _entry(record)
-                handles["AuditEvent.ndjson"].write(_line(audit_event(entry)))
+                handles["AuditEvent.ndjson"].write(_line(audit_event(record)))
                 result.counts["AuditEvent.ndjson"] += 1
                 if record.kind == "decision":
-                    handles["Provenance.ndjson"].write(_line(provenance(entry)))
+                    handles["Provenance.ndjson"].write(_line(provenance(record)))
                     result.counts["Provenance.ndjson"] += 1
             if "raw" in formats:
                 handles["audit-records.ndjson"].write(_line(record.as_json()))

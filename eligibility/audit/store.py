@@ -11,13 +11,11 @@ read of the witness's end per append).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import Select, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -38,6 +36,7 @@ from eligibility.audit.models import (
     AuditInput,
     AuditRecord,
 )
+from eligibility.audit.record import RECORD_FIELDS, NewRecord, StoredRecord
 from eligibility.audit.worklist_index import RUN_KEY, index_appended
 from eligibility.decision import OUTCOMES, Decision
 from eligibility.errors import AuditError, EligibilityError, InputError
@@ -68,53 +67,13 @@ _MAX_ACTOR = 200
 _MAX_CHANNEL = 32
 
 
-@dataclass(frozen=True, slots=True)
-class NewRecord:
-    """A record to append; seq, time and hashes are assigned by `append_records`."""
-
-    kind: str
-    actor: str
-    channel: str
-    payload: Mapping[str, Any]
-    decision_id: str | None = None
-    patient_ref: str | None = None
-    input_sha256: str | None = None
-    record_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    seq: int
-    record_id: str
-    kind: str
-    created_at: str
-    actor: str
-    channel: str
-    decision_id: str | None
-    patient_ref: str | None
-    input_sha256: str | None
-    payload: str
-    content_sha256: str
-    prev_hash: str
-    chain_hash: str
-
-    def data(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = orjson.loads(self.payload)
-        return parsed
-
-    def as_json(self) -> dict[str, Any]:
-        """The raw record as exported: payload kept as the exact text that was hashed."""
-        return {name: getattr(self, name) for name in _RECORD_COLUMNS}
-
-
-_RECORD_COLUMNS = tuple(f.name for f in fields(StoredRecord))
 _RECORD_TABLE = AuditRecord.__table__  # type: ignore[attr-defined]
 _INPUT_TABLE = AuditInput.__table__  # type: ignore[attr-defined]
 _CHECKPOINT_TABLE = AuditCheckpoint.__table__  # type: ignore[attr-defined]
 
 
 def _record_select() -> Select[Any]:
-    return select(*(_RECORD_TABLE.c[name] for name in _RECORD_COLUMNS))
+    return select(*(_RECORD_TABLE.c[name] for name in RECORD_FIELDS))
 
 
 def _check_identity(actor: str, channel: str) -> None:
@@ -238,6 +197,7 @@ def _decision_record(
     channel: str,
     record: Mapping[str, object] | None = None,
     run_id: str | None = None,
+    context: Mapping[str, object] | None = None,
 ) -> NewRecord:
     input_sha256 = sha256_hex(canonical_input)
     if decision.input_sha256 != input_sha256:
@@ -252,9 +212,11 @@ def _decision_record(
         decision_id=decision.decision_id,
         patient_ref=decision.patient.reference,
         input_sha256=input_sha256,
+        # `context`: where the decision came from beyond its input (a superseding decision's `answers`).
         payload={
             "decision": decision.to_json_dict() if record is None else record,
             **({RUN_KEY: run_id} if run_id is not None else {}),  # the screening run it belongs to
+            **(context or {}),
         },
     )
 
@@ -303,9 +265,12 @@ class PendingAppend:
         channel: str,
         record: Mapping[str, object] | None = None,  # decision.to_json_dict(), when the caller has it already
         run_id: str | None = None,  # the screening run (batch)
+        context: Mapping[str, object] | None = None,
     ) -> None:
         self.records.append(
-            _decision_record(decision, canonical_input, actor=actor, channel=channel, record=record, run_id=run_id)
+            _decision_record(
+                decision, canonical_input, actor=actor, channel=channel, record=record, run_id=run_id, context=context
+            )
         )
         self.inputs.append(canonical_input)
 

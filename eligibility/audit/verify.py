@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from eligibility.audit.chain import GENESIS, chain_link, content_sha256, sha256_hex
 from eligibility.audit.checkpoints import Checkpoint, Signer, other_key_message
 from eligibility.audit.models import AuditInput, AuditRecord
+from eligibility.audit.record import RECORD_FIELDS
 from eligibility.audit.witness import WitnessLine, WitnessReading
 
 __all__ = ["Anchor", "Problem", "VerifyReport", "parse_anchor", "verify"]
@@ -149,24 +150,7 @@ def _walk_records(
     witnessed: dict[int, list[WitnessLine]],
 ) -> dict[str, tuple[int, str]]:
     """Check every record; return {input sha256: (seq, record_id) of its first referencing record}."""
-    columns = [
-        _RECORD_TABLE.c[name]
-        for name in (
-            "seq",
-            "record_id",
-            "kind",
-            "created_at",
-            "actor",
-            "channel",
-            "decision_id",
-            "patient_ref",
-            "input_sha256",
-            "payload",
-            "content_sha256",
-            "prev_hash",
-            "chain_hash",
-        )
-    ]
+    columns = [_RECORD_TABLE.c[name] for name in RECORD_FIELDS]
     statement = select(*columns).order_by(_RECORD_TABLE.c.seq)
     referenced: dict[str, tuple[int, str]] = {}
     prev_chain, expected_seq, last_good_checkpoint = GENESIS, 1, 0

@@ -22,7 +22,7 @@ from eligibility.errors import EligibilityError
 from eligibility.from_fhir import decide
 from eligibility.policy import Policy, load_policy
 
-__all__ = ["CriterionChange", "DecisionChange", "WhatIfReport", "whatif"]
+__all__ = ["CriterionChange", "DecisionChange", "WhatIfReport", "compare_criteria", "whatif"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +78,12 @@ class WhatIfReport:
     @property
     def unchanged(self) -> int:
         return self.examined - len(self.changes) - len(self.failures)
+
+
+def compare_criteria(recorded: Decision, would_be: Decision) -> list[CriterionChange]:
+    """The criteria whose status differs, in the recorded decision's order (also the case page's diff of a
+    decision re-made from a referrer's answers)."""
+    return _compare(recorded, would_be)
 
 
 def _compare(recorded: Decision, would_be: Decision) -> list[CriterionChange]:

@@ -99,6 +99,7 @@ def decision_row(
         "reviewed_at": None,
         "reviewed_by": None,
         "review_seq": None,
+        "answered": "answers" in payload,  # a superseding decision made from answers (eligibility/answers)
     }
 
 

@@ -67,3 +67,5 @@ class WorklistEntry(SQLModel, table=True):
     reviewed_at: str | None = Field(default=None, max_length=27)
     reviewed_by: str | None = Field(default=None, max_length=200)
     review_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # made from a referrer's answers to an earlier decision's questions (the worklist's "answered, re-decided")
+    answered: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,17 +19,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eligibility.audit.cli_worklist import promote_command, reindex_command
-from eligibility.commands.support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
-from eligibility.commands.support import actor_name as _actor
+from eligibility.commands.support import CHANNEL, EXIT_PROBLEM, EXIT_USAGE, domain_errors, record_access
 from eligibility.commands.support import audit_engine_or_exit as _engine
 from eligibility.commands.support import fail as _fail
-from eligibility.errors import AuditError, EligibilityError, InputError, PolicyError
+from eligibility.commands.worklist import promote_command, reindex_command
 from eligibility.review_reasons import REVIEW_REASONS, check_reason
 from eligibility.settings import get_settings
 
 if TYPE_CHECKING:  # the audit store and SQLAlchemy are imported by the commands that use them (--help: 0.7 s less)
-    from sqlalchemy import Engine
 
     from eligibility.audit import store
     from eligibility.audit.replay import ReplayResult
@@ -41,7 +36,6 @@ if TYPE_CHECKING:  # the audit store and SQLAlchemy are imported by the commands
 
 __all__ = ["register"]
 
-CHANNEL = "cli"
 
 # Piped output (files, docs, CI logs) gets room for whole ids and hashes instead of 80 columns.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -65,38 +59,6 @@ def _bounds(start: str | None, end: str | None) -> tuple[str | None, str | None]
         )
     except ValueError as exc:
         _fail(f"--from/--to: {exc}", EXIT_USAGE)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Map the domain's typed errors to one line and an exit code."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        yield
-    except (InputError, PolicyError) as exc:
-        _fail(exc.one_line(), EXIT_USAGE)
-    except AuditError as exc:
-        _fail(exc.one_line(), EXIT_AUDIT)
-    except SQLAlchemyError as exc:
-        _fail(f"audit database error: {str(exc).splitlines()[0]}", EXIT_AUDIT)
-    except EligibilityError as exc:
-        _fail(exc.one_line(), EXIT_PROBLEM)
-
-
-def _record_access(
-    engine: Engine, *, purpose: str, decision_id: str | None = None, query: dict[str, Any] | None = None
-) -> None:
-    """Record the access and commit it before the caller shows anything."""
-    from sqlalchemy.orm import Session
-
-    from eligibility.audit import store
-
-    with Session(engine) as session:
-        store.append_access(
-            session, actor=_actor(), channel=CHANNEL, purpose=purpose, decision_id=decision_id, query=query
-        )
-        session.commit()
 
 
 def _print_json(document: Any) -> None:
@@ -139,7 +101,7 @@ def verify_command(
         witness = read_witness(
             Witness.at(witness_path) if witness_path is not None else witness_from_settings(settings, url)
         )
-    with _errors(), read_session(engine) as session:
+    with domain_errors(), read_session(engine) as session:
         report = verify(
             session, signer=signer_from_settings(settings, database_url=url), anchors=anchors, witness=witness
         )
@@ -235,7 +197,7 @@ def checkpoint_command() -> None:
     from eligibility.audit import store
 
     engine = _engine()
-    with _errors(), Session(engine) as session:
+    with domain_errors(), Session(engine) as session:
         checkpoint = store.seal_head(session)
         if checkpoint is None:
             _fail("the audit trail is empty: nothing to sign", EXIT_USAGE)
@@ -271,8 +233,8 @@ def export_command(
     formats: list[Format] = list(FORMATS) if output_format == "all" else [output_format]  # type: ignore[list-item]
     lower, upper = _bounds(start, end)
     engine = _engine()
-    with _errors():
-        _record_access(engine, purpose="export", query={"from": lower, "to": upper, "formats": formats})
+    with domain_errors():
+        record_access(engine, purpose="export", query={"from": lower, "to": upper, "formats": formats})
         with read_session(engine) as session:
             result = export(session, directory=out, start=lower, end=upper, formats=formats)
     for path in result.files:
@@ -291,8 +253,8 @@ def log_command(
 
     lower, upper = _bounds(start, end)
     engine = _engine()
-    with _errors():
-        _record_access(engine, purpose="log", query={"from": lower, "to": upper, "kind": kind})
+    with domain_errors():
+        record_access(engine, purpose="log", query={"from": lower, "to": upper, "kind": kind})
         with read_session(engine) as session:
             records = list(store.iter_records(session, start=lower, end=upper, kinds=[kind] if kind else None))
     table = Table("seq", "created_at (UTC)", "kind", "actor", "channel")
@@ -333,10 +295,10 @@ def show_command(
     from eligibility.audit.ids import resolve_decision_id
 
     engine = _engine()
-    with _errors():
+    with domain_errors():
         with read_session(engine) as session:
             decision_id = resolve_decision_id(session, decision_id)
-        _record_access(engine, purpose="show", decision_id=decision_id)
+        record_access(engine, purpose="show", decision_id=decision_id)
         with read_session(engine) as session:
             history = store.decision_history(session, decision_id)
     decision = history[0].data()["decision"]
@@ -376,7 +338,7 @@ def review_command(
     if override is not None and not comment.strip():
         _fail("an override needs --comment explaining it", EXIT_USAGE)
     engine = _engine()
-    with _errors():
+    with domain_errors():
         with read_session(engine) as session:
             user = active_user(session, reviewer)
             decision_id = resolve_decision_id(session, decision_id)
@@ -407,10 +369,10 @@ def replay_command(
     from eligibility.audit.replay import replay
 
     engine = _engine()
-    with _errors():
+    with domain_errors():
         with read_session(engine) as session:
             decision_id = resolve_decision_id(session, decision_id)
-        _record_access(engine, purpose="replay", decision_id=decision_id)
+        record_access(engine, purpose="replay", decision_id=decision_id)
         with read_session(engine) as session:
             result = replay(session, decision_id)
     if as_json:
@@ -467,8 +429,8 @@ def whatif_command(
     if "@" not in policy:  # a bare version names a version of the configured policy
         policy = f"{get_settings().default_policy.split('@')[0]}@{policy}"
     engine = _engine()
-    with _errors():
-        _record_access(engine, purpose="whatif", query={"policy": policy, "from": lower, "to": upper})
+    with domain_errors():
+        record_access(engine, purpose="whatif", query={"policy": policy, "from": lower, "to": upper})
         with read_session(engine) as session:
             report = whatif(session, policy=policy, start=lower, end=upper)
     if as_json:

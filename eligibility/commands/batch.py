@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from reports.cohort import CohortSummary
 
 __all__ = ["register"]
 
@@ -52,13 +55,14 @@ def batch(
     from eligibility.batch import BatchOptions, run_batch
     from eligibility.batch.progress import QuietProgress, RichProgress
     from eligibility.batch.summary import summary_table
-    from eligibility.commands.support import actor_name, fail
-    from eligibility.errors import AuditError, EligibilityError
+    from eligibility.commands.support import actor_name, domain_errors, fail, refuse_far_future
 
+    day = _day(as_of)
+    refuse_far_future(day, option="--as-of", channel="batch")
     options = BatchOptions(
         export_dir,
         out,
-        as_of=_day(as_of),
+        as_of=day,
         policy=policy,
         workers=workers,
         dask_address=dask,
@@ -68,11 +72,10 @@ def batch(
     )
     console = Console(stderr=True)
     try:
-        summary = run_batch(options, progress=QuietProgress() if quiet else RichProgress(console))
-    except AuditError as exc:
-        fail(f"stopped, nothing more released: {exc.one_line()}; rerun the same command to resume", code=3)
-    except EligibilityError as exc:
-        fail(exc.one_line())
+        with domain_errors(
+            audit_prefix="stopped, nothing more released: ", audit_suffix="; rerun the same command to resume"
+        ):
+            summary = run_batch(options, progress=QuietProgress() if quiet else RichProgress(console))
     except OSError as exc:
         fail(f"{exc.filename or ''}: {exc.strerror or exc}")
     except KeyboardInterrupt:
@@ -93,6 +96,7 @@ def cohort(
         summary = summarize(load_cohort(decisions))
     except (OSError, ValueError) as exc:
         fail(f"{decisions}: {exc}")
+    summary = _named(summary, decisions)
     if csv is not None:
         write_csv(summary, csv)
     if html is not None:
@@ -105,6 +109,33 @@ def cohort(
         for row in frame.itertuples(index=False):
             table.add_row(*(f"{v:.1%}" if isinstance(v, float) else str(v) for v in row))
         console.print(table)
+
+
+def _named(summary: CohortSummary, decisions: Path) -> CohortSummary:
+    """The candidates named from the audit trail that recorded the run (their stored inputs); reading
+    the names is recorded as a query of the trail first. A trail that does not hold them leaves '–'."""
+    from sqlalchemy.orm import Session
+
+    from eligibility.audit import store
+    from eligibility.commands.support import actor_name, audit_engine_or_exit
+    from reports.cohort import name_candidates
+    from reports.patients import candidate_names
+
+    ids = [d for d in summary.candidate_list["decision_id"] if d]
+    if not ids:
+        return summary
+    with Session(audit_engine_or_exit()) as session:
+        query = {"decisions": str(decisions), "candidates": len(ids)}
+        store.append_access(session, actor=actor_name(), channel="cli", purpose="cohort-report", query=query)
+        session.commit()
+        names = candidate_names(session, ids)
+    if len(names) < len(ids):
+        typer.echo(
+            f"drg-eligibility: note: {len(ids) - len(names)} of {len(ids)} candidates are not in this audit trail "
+            "(DRG_ELIGIBILITY_DATABASE_URL): they are listed by reference only",
+            err=True,
+        )
+    return name_candidates(summary, names)
 
 
 def register(app: typer.Typer) -> None:

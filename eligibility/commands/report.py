@@ -24,26 +24,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
-from eligibility.commands.support import EXIT_AUDIT, EXIT_PROBLEM, EXIT_USAGE
+from eligibility.commands.support import EXIT_PROBLEM, EXIT_USAGE, domain_errors, record_access
 from eligibility.commands.support import actor_name as _actor
 from eligibility.commands.support import audit_engine_or_exit as _engine
 from eligibility.commands.support import fail as _fail
-from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
 
 if TYPE_CHECKING:  # the store, SQLAlchemy, pandas and WeasyPrint load with the commands that use them
-    from sqlalchemy import Engine
 
     from reports.compliance import ComplianceReport
 
 __all__ = ["GROUP_NAME", "register", "report_group"]
 
 GROUP_NAME: Final = "report"
-CHANNEL: Final = "cli"
 COMPLIANCE_FORMATS: Final = ("html", "pdf", "csv")
 PACK_FORMATS: Final = ("pdf", "html")
 
@@ -89,36 +86,12 @@ def _write(out: Path, data: bytes) -> None:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """The domain's typed errors as one line and an exit code."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """The domain's errors through the one exit-code table; a file that cannot be written, usage."""
     try:
-        yield
-    except InputError as exc:
-        _fail(exc.one_line(), EXIT_USAGE)
-    except AuditError as exc:
-        _fail(exc.one_line(), EXIT_AUDIT)
-    except SQLAlchemyError as exc:
-        _fail(f"audit database error: {str(exc).splitlines()[0]}", EXIT_AUDIT)
-    except EligibilityError as exc:
-        _fail(exc.one_line(), EXIT_PROBLEM)
+        with domain_errors():
+            yield
     except OSError as exc:
         _fail(f"cannot write the output: {exc.strerror or exc}", EXIT_USAGE)
-
-
-def _record_access(
-    engine: Engine, *, purpose: str, decision_id: str | None = None, query: dict[str, Any] | None = None
-) -> None:
-    """Record the read and commit it before anything is shown or written."""
-    from sqlalchemy.orm import Session
-
-    from eligibility.audit import store
-
-    with Session(engine) as session:
-        store.append_access(
-            session, actor=_actor(), channel=CHANNEL, purpose=purpose, decision_id=decision_id, query=query
-        )
-        session.commit()
 
 
 def _percent(value: float | None) -> str:
@@ -156,14 +129,16 @@ def compliance_command(
     actor = _actor()
     with _errors():
         query = {"from": first.isoformat(), "to": last.isoformat(), "format": chosen}
-        _record_access(engine, purpose="compliance-report", query=query)
+        record_access(engine, purpose="compliance-report", query=query)
         from reports.compliance import compliance_summary, load_period
+        from reports.patients import with_patients
 
         with read_session(engine) as session:
             frames = load_period(session, start=first, end=last)
             report = compliance_summary(
                 frames, verification=verify(session, signer=signer_from_settings(get_settings()))
             )
+            report = with_patients(session, report)  # the CLI's operator may read every decision
         data = _render(report, chosen, actor)
         _write(out, data)
     h, v = report.headline, report.verification
@@ -181,7 +156,7 @@ def compliance_command(
 
 
 def evidence_pack_command(
-    decision_id: Annotated[str, typer.Argument(help="The decision id.")],
+    decision_id: Annotated[str, typer.Argument(help="The decision id (or its first 8 characters).")],
     out: Annotated[Path, typer.Option("--out", help="File to write (.pdf or .html).")],
     output_format: Annotated[
         str | None, typer.Option("--format", help="pdf or html (default: from the --out suffix).")
@@ -196,8 +171,12 @@ def evidence_pack_command(
     engine = _engine()
     actor = _actor()
     with _errors():
+        from eligibility.audit.ids import resolve_decision_id
+
+        with read_session(engine) as session:  # the 8 characters the web app and the reports show will do
+            decision_id = resolve_decision_id(session, decision_id)
         # Unknown decision: append_access raises InputError before anything is recorded.
-        _record_access(engine, purpose="evidence-pack", decision_id=decision_id)
+        record_access(engine, purpose="evidence-pack", decision_id=decision_id)
         from reports.evidence_pack import load_evidence_pack, render_evidence_pack
         from reports.render import html_to_pdf
 

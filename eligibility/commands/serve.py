@@ -13,6 +13,7 @@ import typer
 
 from eligibility.api.roles import Role
 from eligibility.commands.support import actor_name as _actor
+from eligibility.commands.support import domain_errors
 from eligibility.commands.support import fail as _fail
 from eligibility.errors import AuditError, EligibilityError
 from eligibility.settings import get_settings
@@ -54,12 +55,9 @@ def users_add(
     """Issue an API token; it is printed once and only its hash is kept."""
     from eligibility.api.users import add_user
 
-    try:
-        with _open() as session:
-            token = add_user(session, name=name, role=role, actor=_actor(), channel=_CHANNEL)
-            session.commit()
-    except EligibilityError as exc:
-        _fail(exc.one_line(), 3 if isinstance(exc, AuditError) else 2)
+    with domain_errors(), _open() as session:
+        token = add_user(session, name=name, role=role, actor=_actor(), channel=_CHANNEL)
+        session.commit()
     typer.echo(f"token for {name.strip()} ({role.value}); it is shown only now:", err=True)
     typer.echo(token)
 
@@ -68,12 +66,9 @@ def users_revoke(name: Annotated[str, typer.Argument(help="The user whose token 
     """Revoke a user's active token (recorded in the audit trail)."""
     from eligibility.api.users import revoke_user
 
-    try:
-        with _open() as session:
-            user = revoke_user(session, name=name, actor=_actor(), channel=_CHANNEL)
-            session.commit()
-    except EligibilityError as exc:
-        _fail(exc.one_line(), 3 if isinstance(exc, AuditError) else 2)
+    with domain_errors(), _open() as session:
+        user = revoke_user(session, name=name, actor=_actor(), channel=_CHANNEL)
+        session.commit()
     typer.echo(f"revoked {user.name} ({user.role.value}) at {user.revoked_at}")
 
 

@@ -38,15 +38,19 @@ _ACTIVE_MEDICATION = frozenset({"active", "on-hold", "intended", "in-progress"})
 
 
 def fmt_date(day: date | None) -> str:
+    """A date as the reasons print it, or "undated"."""
     return day.isoformat() if day else "undated"
 
 
 def fmt_score(value: float) -> str:
+    """A pain score as the reasons print it: 7, 6.5 (no trailing zeros)."""
     return f"{value:g}"
 
 
 @dataclass(frozen=True, slots=True)
 class PainScore:
+    """One pain score on 0-10 (NRS 72514-3, or a VAS rescaled), with the record it came from."""
+
     reference: str
     day: date
     value: float  # on 0-10
@@ -59,6 +63,12 @@ class PainScore:
 
 @dataclass
 class Context:
+    """What every derivation reads: the patient's facts, the policy and as_of, plus notes for the summary.
+
+    Lookups that several derivations share (medication identities, active conditions, pain scores)
+    are computed once per evaluation here.
+    """
+
     facts: PatientFacts
     policy: Policy
     as_of: date

@@ -38,6 +38,7 @@ def _condition_evidence(condition: ConditionFact, coding: Coding | None = None) 
 
 
 def qualifying_conditions(ctx: Context) -> list[tuple[ConditionFact, Coding]]:
+    """The active conditions coded in the policy's qualifying_diagnosis value set, with the matching coding."""
     found: list[tuple[ConditionFact, Coding]] = []
     for condition in ctx.active_conditions:
         coding = ctx.vs("qualifying_diagnosis", condition.codes)
@@ -47,6 +48,7 @@ def qualifying_conditions(ctx: Context) -> list[tuple[ConditionFact, Coding]]:
 
 
 def derive_age(ctx: Context) -> Finding:
+    """Criterion `adult`: age in whole years at as_of from Patient.birthDate; unknown without one."""
     birth = ctx.facts.patient.birth_date
     minimum = ctx.t("adult_min_age_years")
     ref = ctx.facts.patient.reference
@@ -73,6 +75,8 @@ def derive_age(ctx: Context) -> Finding:
 
 
 def derive_diagnosis(ctx: Context) -> Finding:
+    """Criterion `qualifying_diagnosis`: an active qualifying condition (met), only non-qualifying pain
+    (not_met), or no pain diagnosis at all (unknown)."""
     qualifying = qualifying_conditions(ctx)
     excluded: list[tuple[ConditionFact, Coding]] = []
     other_pain: list[tuple[ConditionFact, Coding]] = []
@@ -185,6 +189,8 @@ def derive_location(ctx: Context) -> Finding:
 
 
 def derive_duration(ctx: Context) -> Finding:
+    """Criterion `pain_duration`: the qualifying pain's onset (or recorded date) at least the policy's
+    months before as_of, in calendar months."""
     minimum = ctx.t("pain_duration_min_months")
     dated = [(c, k) for c, k in qualifying_conditions(ctx) if c.date is not None]
     if not dated:
@@ -220,6 +226,7 @@ def derive_duration(ctx: Context) -> Finding:
 
 
 def derive_severity(ctx: Context) -> Finding:
+    """Criterion `pain_severity`: the latest pain score in the policy's window before as_of against its minimum."""
     window = ctx.t("pain_severity_window_days")
     minimum = ctx.t("pain_severity_min")
     start = ctx.as_of - days(window)

@@ -20,6 +20,9 @@ Scalar = bool | int | float | str
 
 @dataclass
 class Finding:
+    """What one derivation found: flat `values` the rules match, and for people the reason per status,
+    the evidence and the data requests that would settle an unknown."""
+
     kind: str
     values: dict[str, Scalar]
     criterion: str | None = None
@@ -30,4 +33,5 @@ class Finding:
 
 
 def request(description: str, resource_type: str, *codes: str) -> DataRequest:
+    """A data request: what to record, as which FHIR resource type and with which codes."""
     return DataRequest(description=description, resource_type=resource_type, codes=list(codes))

@@ -104,6 +104,7 @@ def _conflict_note(ctx: Context, med: MedicationFact, ingredient: str) -> str:
 
 
 def derive_smoking(ctx: Context) -> Finding:
+    """Smoking status from the latest LOINC 72166-2 observation; a current smoker gets the cessation action."""
     status = ctx.policy.valuesets["smoking_status"]
     obs = [
         o

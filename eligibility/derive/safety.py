@@ -44,6 +44,7 @@ def _active_in(ctx: Context, set_name: str, what: str) -> list[Evidence]:
 
 
 def derive_psych(ctx: Context) -> Finding:
+    """Criterion `psychological_evaluation`: one in the policy's months before as_of (unknown otherwise)."""
     months = ctx.t("psych_eval_window_months")
     start = months_before(ctx.as_of, months)
     evals: list[tuple[date, str, bool]] = []
@@ -111,6 +112,7 @@ def _sud_active(ctx: Context) -> list[Evidence]:
 
 
 def derive_sud(ctx: Context) -> Finding:
+    """Criterion `no_active_substance_use_disorder`: met unless an active SUD condition is on record."""
     found = _sud_active(ctx)
     return Finding(
         "sud",
@@ -151,6 +153,8 @@ def _pregnancy(ctx: Context) -> list[Evidence]:
 
 
 def derive_absolute_contraindications(ctx: Context) -> Finding:
+    """Criterion `no_absolute_contraindication`: no coagulopathy, active systemic infection or current
+    pregnancy on record (nothing found is met)."""
     coag = _active_in(ctx, "coagulopathy", "coagulopathy / bleeding disorder")
     infection = _active_in(ctx, "systemic_infection", "active systemic infection")
     pregnancy = _pregnancy(ctx)
@@ -205,6 +209,9 @@ def existing_neurostimulator(ctx: Context, trial_start: date | None) -> list[Evi
 
 
 def derive_relative_contraindications(ctx: Context, trial_start: date | None) -> Finding:
+    """Criterion `no_relative_contraindication`: a cardiac device, an existing neurostimulator (other than
+    the current trial's, from `trial_start`), active cancer, dementia or immunodeficiency asks for a
+    specialist's review."""
     cardiac = _active_in(ctx, "cardiac_device", "cardiac pacemaker / ICD")
     vs = ctx.policy.matcher["cardiac_device"]
     for device in ctx.devices:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from eligibility.calendar import days
+from eligibility.calendar import days, days_in_words
 from eligibility.decision import Evidence
 from eligibility.derive.context import Context, fmt_score
 from eligibility.derive.finding import Finding, request
@@ -21,11 +21,13 @@ def _matching(ctx: Context, set_name: str) -> list[ProcedureFact]:
 
 
 def latest_trial(ctx: Context) -> ProcedureFact | None:
+    """The newest DRG stimulation trial procedure on record, if any."""
     trials = _matching(ctx, "neurostimulator_trial")
     return trials[-1] if trials else None
 
 
 def derive_stage(ctx: Context) -> Finding:
+    """The stage: implant after a trial with no permanent generator yet, trial otherwise."""
     trials = _matching(ctx, "neurostimulator_trial")
     permanent = _matching(ctx, "neurostimulator_permanent")
     ev = [
@@ -46,6 +48,8 @@ def derive_stage(ctx: Context) -> Finding:
 
 
 def derive_trial_response(ctx: Context) -> Finding:
+    """Criterion `trial_response` (implant stage): pain relief during the trial against its baseline,
+    from pain scores in the policy's windows or a recorded percent relief."""
     trial = latest_trial(ctx)
     minimum = ctx.t("trial_response_min_fraction")
     pct = f"{minimum:.0%}"
@@ -89,10 +93,12 @@ def derive_trial_response(ctx: Context) -> Finding:
     trial_scores = ctx.scores_between(start + days(1), start + days(ctx.t("trial_scores_window_days")))
     if not baseline_scores or not trial_scores or baseline_scores[-1].value <= 0:
         missing = []
+        before = days_in_words(ctx.t("trial_baseline_window_days"))
+        after = days_in_words(ctx.t("trial_scores_window_days"))
         if not baseline_scores or baseline_scores[-1].value <= 0:
-            missing.append("a baseline pain score in the 30 days up to the trial")
+            missing.append(f"a baseline pain score in the {before} up to the trial")
         if not trial_scores:
-            missing.append("pain scores during the 30 days after the trial started")
+            missing.append(f"pain scores during the {after} after the trial started")
         return Finding(
             "trial_response",
             {"known": False, "fraction": -1.0},

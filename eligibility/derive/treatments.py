@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from eligibility.calendar import add_months, days
+from eligibility.calendar import add_months, days, days_in_words, span_in_words
 from eligibility.decision import Evidence
 from eligibility.derive.context import Context, PainScore, fmt_date, fmt_score
 from eligibility.derive.finding import Finding, request
@@ -157,6 +157,8 @@ def _medication_attempts(ctx: Context) -> list[TreatmentAttempt]:
 
 
 def derive_medications(ctx: Context) -> Finding:
+    """Criterion `failed_medications`: at least the policy's number of analgesic classes tried adequately
+    and failed (explicitly, or by a high pain score in the window after them)."""
     attempts = _medication_attempts(ctx)
     failed = [t for t in attempts if t.state == FAILED]
     undocumented = [t for t in attempts if t.state == UNDOCUMENTED]
@@ -188,7 +190,8 @@ def derive_medications(ctx: Context) -> Finding:
         data_requests=(
             [
                 request(
-                    f"Record the outcome of {t.label.split(' (')[0]} therapy (a pain score after at least 4 weeks, "
+                    f"Record the outcome of {t.label.split(' (')[0]} therapy (a pain score after at least "
+                    f"{days_in_words(ctx.t('medication_adequate_days'))}, "
                     "or the reason it was stopped).",
                     "Observation",
                     "http://loinc.org|72514-3",
@@ -217,6 +220,7 @@ def _unidentified_note(ctx: Context) -> str:
 
 
 def derive_physical_therapy(ctx: Context) -> Finding:
+    """Criterion `failed_physical_therapy`: an adequate PT course (weeks or sessions) that failed."""
     sessions: dict[date, list[str]] = {}
     period_courses: list[ProcedureFact] = []
     explicit: list[tuple[ProcedureFact, str]] = []
@@ -270,7 +274,7 @@ def derive_physical_therapy(ctx: Context) -> Finding:
             desc = f"{label} {first.isoformat()} to {last.isoformat()}, {count} session(s)"
             if span < adequate_days and count < adequate_sessions and not success:
                 attempts.append(
-                    TreatmentAttempt(label, INADEQUATE, f"{desc}: shorter than {adequate_days // 7} weeks", ev)
+                    TreatmentAttempt(label, INADEQUATE, f"{desc}: shorter than {days_in_words(adequate_days)}", ev)
                 )
                 continue
             window_start = min(last, first + days(adequate_days))
@@ -319,6 +323,9 @@ def derive_physical_therapy(ctx: Context) -> Finding:
 
 
 def derive_interventional(ctx: Context) -> Finding:
+    """Criterion `failed_interventional`: an epidural steroid injection or nerve block that failed, judged
+    from its outcome or the pain scores in the window after it; not_applicable where the policy does
+    not require one."""
     required = bool(ctx.t("require_failed_interventional"))
     start_d, end_d = ctx.t("injection_window_start_days"), ctx.t("injection_window_end_days")
     attempts: list[TreatmentAttempt] = []
@@ -366,7 +373,8 @@ def derive_interventional(ctx: Context) -> Finding:
         },
         data_requests=[
             request(
-                "Record the outcome of the injection or block (Procedure.outcome, or a pain score 2-12 weeks after it)."
+                "Record the outcome of the injection or block (Procedure.outcome, or a pain score "
+                f"{span_in_words(start_d, end_d)} after it)."
                 if attempts
                 else "Record epidural steroid injections or nerve blocks (CPT 62320-62327, 64479-64484, "
                 "64400-64530) with dates and outcome.",

@@ -17,6 +17,8 @@ __all__ = ["derive_unrecognised"]
 
 
 def derive_unrecognised(ctx: Context) -> list[Unrecognised]:
+    """What the policy could not read (spec §7): active medications it cannot identify, and codes of a
+    known shape under a missing or unknown system. Empty under v1.0 policies."""
     identifier = ctx.policy.identifier
     if not identifier.v11:
         return []

@@ -13,33 +13,19 @@ phase-1 results; 3 = standard preparation, from the outcome.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from durable.lang import m
 
+from eligibility.decision import Status
 from eligibility.policy import Policy
+from eligibility.rules.outcomes import outcome_rules
+from eligibility.rules.rule import AddAction, Effect, NoEffect, Rule, SetLabel, SetStage, SetStatus
 
-__all__ = ["Effect", "Rule", "build_catalog"]
-
-
-@dataclass(frozen=True)
-class Effect:
-    kind: str  # criterion | stage | label | action | outcome | none
-    target: str  # criterion id, stage, label status, action kind or outcome
-    status: str = ""  # criterion status
+__all__ = ["Rule", "build_catalog"]
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    phase: int
-    condition: Any  # a durable_rules expression
-    effect: Effect
-
-
-def _crit(cid: str, status: str) -> Effect:
-    return Effect("criterion", cid, status)
+def _crit(cid: str, status: Status) -> Effect:
+    return SetStatus(cid, status)
 
 
 Builder = Callable[[Policy], list[Rule]]
@@ -70,14 +56,14 @@ def _person_and_diagnosis(p: Policy) -> list[Rule]:
 def _label(p: Policy) -> list[Rule]:
     if not p.thresholds.get("label_undetermined_without_diagnosis", False):  # v1.0: no diagnosis is OFF_LABEL
         return [
-            Rule("label.on", 1, (m.t == "label") & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
-            Rule("label.off", 1, (m.t == "label") & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
+            Rule("label.on", 1, (m.t == "label") & (m.on_label_dx > 0), SetLabel("ON_LABEL")),
+            Rule("label.off", 1, (m.t == "label") & (m.on_label_dx == 0), SetLabel("OFF_LABEL")),
         ]
     # v1.1 (§7): without a met qualifying diagnosis there is no label question.
     return [
-        Rule("label.undetermined", 1, (m.t == "label") & (m.qualifying == 0), Effect("label", "UNDETERMINED")),
-        Rule("label.on", 1, (m.t == "label") & (m.qualifying > 0) & (m.on_label_dx > 0), Effect("label", "ON_LABEL")),
-        Rule("label.off", 1, (m.t == "label") & (m.qualifying > 0) & (m.on_label_dx == 0), Effect("label", "OFF_LABEL")),
+        Rule("label.undetermined", 1, (m.t == "label") & (m.qualifying == 0), SetLabel("UNDETERMINED")),
+        Rule("label.on", 1, (m.t == "label") & (m.qualifying > 0) & (m.on_label_dx > 0), SetLabel("ON_LABEL")),
+        Rule("label.off", 1, (m.t == "label") & (m.qualifying > 0) & (m.on_label_dx == 0), SetLabel("OFF_LABEL")),
     ]
 
 
@@ -118,8 +104,8 @@ def _safety(p: Policy) -> list[Rule]:
 def _stage_and_trial(p: Policy) -> list[Rule]:
     minimum = p.thresholds["trial_response_min_fraction"]
     return [
-        Rule("stage.implant", 1, (m.t == "stage") & (m.trial > 0) & (m.permanent == 0), Effect("stage", "implant")),
-        Rule("stage.trial", 1, (m.t == "stage") & ((m.trial == 0) | (m.permanent > 0)), Effect("stage", "trial")),
+        Rule("stage.implant", 1, (m.t == "stage") & (m.trial > 0) & (m.permanent == 0), SetStage("implant")),
+        Rule("stage.trial", 1, (m.t == "stage") & ((m.trial == 0) | (m.permanent > 0)), SetStage("trial")),
         Rule("trial_response.unknown", 1, (m.t == "trial_response") & (m.known == False), _crit("trial_response", "unknown")),
         Rule("trial_response.met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction >= minimum), _crit("trial_response", "met")),
         Rule("trial_response.not_met", 1, (m.t == "trial_response") & (m.known == True) & (m.fraction < minimum), _crit("trial_response", "not_met")),
@@ -128,40 +114,17 @@ def _stage_and_trial(p: Policy) -> list[Rule]:
 
 def _actions(p: Policy) -> list[Rule]:
     return [
-        Rule("hold.days", 1, (m.t == "medication") & (m.hold == "days"), Effect("action", "hold_medication")),
-        Rule("hold.prescriber", 1, (m.t == "medication") & (m.hold == "prescriber"), Effect("action", "hold_medication")),
-        Rule("hold.none", 1, (m.t == "medication") & (m.hold == "none"), Effect("none", "no_hold")),
-        Rule("hold.advisory", 1, (m.t == "medication") & (m.hold == "advisory"), Effect("action", "advisory")),
-        Rule("lab.check", 1, (m.t == "medication") & (m.lab != ""), Effect("action", "lab_check")),
-        Rule("smoking.cessation", 1, (m.t == "smoking") & (m.current == True), Effect("action", "smoking_cessation")),
-        Rule("smoking.none", 1, (m.t == "smoking") & (m.current == False), Effect("none", "no_smoking_action")),
+        Rule("hold.days", 1, (m.t == "medication") & (m.hold == "days"), AddAction("hold_medication")),
+        Rule("hold.prescriber", 1, (m.t == "medication") & (m.hold == "prescriber"), AddAction("hold_medication")),
+        Rule("hold.none", 1, (m.t == "medication") & (m.hold == "none"), NoEffect("no_hold")),
+        Rule("hold.advisory", 1, (m.t == "medication") & (m.hold == "advisory"), AddAction("advisory")),
+        Rule("lab.check", 1, (m.t == "medication") & (m.lab != ""), AddAction("lab_check")),
+        Rule("smoking.cessation", 1, (m.t == "smoking") & (m.current == True), AddAction("smoking_cessation")),
+        Rule("smoking.none", 1, (m.t == "smoking") & (m.current == False), NoEffect("no_smoking_action")),
     ]
 
 
-def _outcomes(p: Policy) -> list[Rule]:
-    trial = m.t == "summary"
-    clear = (m.blocking_not_met == 0) & (m.unknown == 0)
-    review = (m.relative_not_met > 0) | (m.neurostimulator > 0)
-    no_review = (m.relative_not_met == 0) & (m.neurostimulator == 0)
-    implant_ok = (m.stage == "implant") & (m.trial_response == "met")
-    return [
-        Rule("outcome.trial.not_eligible", 2, trial & (m.stage == "trial") & (m.blocking_not_met > 0), Effect("outcome", "NOT_ELIGIBLE")),
-        Rule("outcome.trial.insufficient", 2, trial & (m.stage == "trial") & (m.blocking_not_met == 0) & (m.unknown > 0), Effect("outcome", "INSUFFICIENT_INFORMATION")),
-        Rule("outcome.trial.needs_review", 2, trial & (m.stage == "trial") & clear & review, Effect("outcome", "NEEDS_REVIEW")),
-        Rule("outcome.trial.with_conditions", 2, trial & (m.stage == "trial") & clear & no_review & (m.condition_actions > 0), Effect("outcome", "ELIGIBLE_WITH_CONDITIONS")),
-        Rule("outcome.trial.eligible", 2, trial & (m.stage == "trial") & clear & no_review & (m.condition_actions == 0), Effect("outcome", "ELIGIBLE_FOR_TRIAL")),
-        Rule("outcome.implant.trial_failed", 2, trial & (m.stage == "implant") & (m.trial_response == "not_met"), Effect("outcome", "TRIAL_FAILED")),
-        Rule("outcome.implant.insufficient", 2, trial & (m.stage == "implant") & (m.trial_response == "unknown"), Effect("outcome", "INSUFFICIENT_INFORMATION")),
-        Rule("outcome.implant.not_eligible", 2, trial & implant_ok & (m.safety_not_met > 0), Effect("outcome", "NOT_ELIGIBLE")),
-        Rule("outcome.implant.needs_review", 2, trial & implant_ok & (m.safety_not_met == 0) & review, Effect("outcome", "NEEDS_REVIEW")),
-        Rule("outcome.implant.eligible", 2, trial & implant_ok & (m.safety_not_met == 0) & no_review, Effect("outcome", "ELIGIBLE_FOR_IMPLANT")),
-        Rule("prep.medication_reconciliation", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "medication_reconciliation")),
-        Rule("prep.fasting_instructions", 3, (m.t == "decided") & (m.eligible == True), Effect("action", "fasting_instructions")),
-        Rule("prep.none", 3, (m.t == "decided") & (m.eligible == False), Effect("none", "no_preparation")),
-    ]
-
-
-_BUILDERS: tuple[Builder, ...] = (_person_and_diagnosis, _treatments, _safety, _stage_and_trial, _actions, _outcomes)
+_BUILDERS: tuple[Builder, ...] = (_person_and_diagnosis, _treatments, _safety, _stage_and_trial, _actions, outcome_rules)
 
 
 def build_catalog(policy: Policy) -> tuple[Rule, ...]:

@@ -12,8 +12,9 @@ from typing import Any
 from durable.lang import m, ruleset, when_all
 
 from eligibility.policy import Policy, installed_policies
-from eligibility.rules.catalog import Rule, build_catalog
+from eligibility.rules.catalog import build_catalog
 from eligibility.rules.host import FIRED, assert_batch
+from eligibility.rules.rule import Rule
 
 __all__ = ["CATALOGS", "fire"]
 

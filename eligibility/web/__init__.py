@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from eligibility.web.answers import router as answers_router
 from eligibility.web.routes import router
 from eligibility.web.routes_screening import router as screening_router
 
@@ -23,4 +24,5 @@ def install(app: FastAPI) -> None:
     # The static mount goes first: the router's catch-all 404 page would otherwise shadow it.
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.include_router(screening_router)  # before `router`, whose catch-all 404 would shadow it
+    app.include_router(answers_router)  # likewise
     app.include_router(router)

@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from eligibility.answers.attribution import attributed
+from eligibility.answers.chain import Supersession, supersession
 from eligibility.audit import store
 from eligibility.audit.models import KIND_REVIEW
 from eligibility.decision import Decision
@@ -67,6 +69,7 @@ class Case:
     treatments: list[Treatment]
     pain_threshold: float  # the policy's pain_severity_min, drawn on the chart
     patient: PatientHeader | None = None  # who the patient is, from the stored input (never stored apart)
+    chain: Supersession | None = None  # the decision it supersedes (made from answers) or its successor
 
     @property
     def patient_line(self) -> str | None:
@@ -131,6 +134,9 @@ def _review(record: store.StoredRecord) -> Review:
 
 def load_case(session: Session, decision_id: str) -> Case:
     record, decision, canonical = store.load_decision(session, decision_id)
+    chain = supersession(session, record, decision)
+    # Evidence from answers says who reported it (a display copy: the record itself is the engine's).
+    decision = attributed(decision, chain.provenance)
     reviews = [_review(r) for r in store.decision_history(session, decision_id) if r.kind == KIND_REVIEW]
     pain, treatments, threshold = _pain_and_treatments(decision, canonical)
     return Case(
@@ -142,6 +148,7 @@ def load_case(session: Session, decision_id: str) -> Case:
         treatments=treatments,
         pain_threshold=threshold,
         patient=patient_header(canonical),
+        chain=chain,
     )
 
 

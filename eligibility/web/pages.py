@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -73,6 +74,18 @@ def evidence_href(decision_id: str, reference: str) -> str | None:
 
 
 _env.globals["evidence_href"] = evidence_href
+
+_BREAK_AFTER = re.compile(r"([_@/])")
+
+
+def break_points(text: object) -> Markup:
+    """`text` escaped, with a line-break opportunity (<wbr>) after `_`, `@` and `/`: a column headed
+    ELIGIBLE_WITH_CONDITIONS or a referrer named drg-app@https://ehr… wraps there, not mid-word, and
+    its text (copy, search) is unchanged."""
+    return Markup(_BREAK_AFTER.sub(r"\1<wbr>", str(escape(str(text)))))
+
+
+_env.filters["break_points"] = break_points
 
 
 def list_href(path: str, params: dict[str, Any], **changes: Any) -> str:

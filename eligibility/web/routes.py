@@ -37,6 +37,7 @@ from eligibility.web.sign_in_records import end_session, open_session
 from eligibility.web.worklist import REVIEW_STATES, STAGES, Filters, load_worklist
 from reports.compliance import compliance_summary, load_period
 from reports.evidence_pack import evidence_pack_pdf
+from reports.patients import with_patients
 from reports.render import compliance_csv, compliance_html, format_cell, html_to_pdf, report_tables
 
 __all__ = ["REASON_CODES", "router"]
@@ -59,6 +60,8 @@ _HEADLINE = (  # the dashboard's headline block: ComplianceReport.headline, labe
     ("awaiting_review", "Decisions awaiting review at the period's end"),
     ("median_hours_to_review", "Median hours to first review"),
     ("decision_reads", "Reads of decisions"),
+    ("completed_by_questionnaire", "Decisions completed by questionnaire"),
+    ("median_hours_to_answer", "Median hours from data request to answer"),
 )
 
 
@@ -385,7 +388,9 @@ def _report(request: Request, viewer: Viewer, first: date, last: date, purpose: 
         session.commit()
     with ctx.read_session() as session:
         frames = load_period(session, start=first, end=last)
-        return compliance_summary(frames, verification=verify(session, signer=signer_from_settings(ctx.settings)))
+        report = compliance_summary(frames, verification=verify(session, signer=signer_from_settings(ctx.settings)))
+        # Only compliance and admin reach the reports, and both may read every decision: Table 7 names patients.
+        return with_patients(session, report) if viewer.may(READ_ANY) else report
 
 
 @router.get("/compliance")

@@ -109,6 +109,7 @@ class Row:
     run_id: str | None = None  # the screening run, for a screening decision
     promoted_by: str | None = None
     promoted_at: str | None = None
+    answered: bool = False  # made from a referrer's answers to an earlier decision's questions ("answered, re-decided")
 
 
 @dataclass(slots=True)
@@ -138,6 +139,7 @@ def row_of(values: Any) -> Row:
         run_id=values.run_id,
         promoted_by=values.promoted_by,
         promoted_at=values.promoted_at,
+        answered=bool(values.answered),
     )
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..product import canonical
 from .naming import normalize_base
 
-__all__ = ["OPERATION_CODE", "capability_statement", "operation_definition", "operation_definition_url"]
+__all__ = [
+    "CAPABILITY_STATEMENT_URL",
+    "OPERATION_CODE",
+    "OPERATION_DEFINITION_URL",
+    "capability_statement",
+    "operation_definition",
+    "operation_definition_url",
+]
 
 OPERATION_CODE = "drg-candidacy"
 # `date` is required in R4 and means "last changed": it is the date these two documents' content last
@@ -14,8 +22,14 @@ OPERATION_CODE = "drg-candidacy"
 _CONTENT_DATE = "2026-11-23"
 
 
-def operation_definition_url(base_url: str) -> str:
-    return f"{normalize_base(base_url)}/OperationDefinition/{OPERATION_CODE}"
+# Canonical URLs (fhir_adapters/product.py): the same on every server. The OperationDefinition is also
+# served by each server at {base}/OperationDefinition/drg-candidacy (an instance of it).
+OPERATION_DEFINITION_URL = canonical("OperationDefinition", OPERATION_CODE)
+CAPABILITY_STATEMENT_URL = canonical("CapabilityStatement", "drg-eligibility")
+
+
+def operation_definition_url() -> str:
+    return OPERATION_DEFINITION_URL
 
 
 def capability_statement(*, base_url: str, software_version: str) -> dict[str, Any]:
@@ -23,7 +37,7 @@ def capability_statement(*, base_url: str, software_version: str) -> dict[str, A
     return {
         "resourceType": "CapabilityStatement",
         "id": "drg-eligibility",
-        "url": f"{base}/CapabilityStatement/drg-eligibility",
+        "url": CAPABILITY_STATEMENT_URL,
         "version": software_version,
         "name": "DrgEligibilityService",
         "title": "DRG stimulation candidacy service",
@@ -43,21 +57,29 @@ def capability_statement(*, base_url: str, software_version: str) -> dict[str, A
                 "resource": [
                     {
                         "type": "Patient",
-                        "operation": [{"name": OPERATION_CODE, "definition": operation_definition_url(base)}],
+                        "operation": [{"name": OPERATION_CODE, "definition": OPERATION_DEFINITION_URL}],
                     },
                     {"type": "GuidanceResponse", "interaction": [{"code": "read"}]},
                     {"type": "OperationDefinition", "interaction": [{"code": "read"}]},
+                    # A decision's open questions (q-<decision id>) and the referrer's answers to them.
+                    {
+                        "type": "Questionnaire",
+                        "profile": "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire",
+                        "interaction": [{"code": "read"}],
+                    },
+                    {"type": "QuestionnaireResponse", "interaction": [{"code": "create"}]},
                 ],
             }
         ],
     }
 
 
-def operation_definition(*, base_url: str) -> dict[str, Any]:
+def operation_definition() -> dict[str, Any]:
+    """The same document on every server: nothing in it depends on where it is served."""
     return {
         "resourceType": "OperationDefinition",
         "id": OPERATION_CODE,
-        "url": operation_definition_url(base_url),
+        "url": OPERATION_DEFINITION_URL,
         "name": "DrgCandidacy",
         "title": "DRG stimulation candidacy",
         "status": "active",

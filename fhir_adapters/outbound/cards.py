@@ -11,7 +11,7 @@ from .markdown import render_detail
 from .naming import CodeSystems, local_uuid
 from .tasks import tasks
 
-__all__ = ["OVERRIDE_REASONS", "SUMMARY_MAX", "card_uuid", "decision_to_cards", "indicator", "summary"]
+__all__ = ["OVERRIDE_REASONS", "SUMMARY_MAX", "answers_url", "card_uuid", "decision_to_cards", "indicator", "summary"]
 
 SUMMARY_MAX = 139  # CDS Hooks: the summary is "<140 characters"
 
@@ -85,7 +85,7 @@ def _clip(text: str) -> str:
 
 def decision_to_cards(decision: Decision, *, base_url: str, decision_url: str) -> dict[str, Any]:
     """One card for the decision: summary, the explanation as Markdown, the Tasks as suggestions."""
-    systems = CodeSystems(base_url)
+    systems = CodeSystems()
     card: dict[str, Any] = {
         "uuid": card_uuid(decision.decision_id),
         "summary": summary(decision),
@@ -112,4 +112,18 @@ def decision_to_cards(decision: Decision, *, base_url: str, decision_url: str) -
         {"system": systems.override_reason, "code": code, "display": display} for code, display in OVERRIDE_REASONS
     ]
     card["links"] = [{"label": "Full decision record", "url": decision_url, "type": "absolute"}]
+    if any(c.status == "unknown" and c.data_requests for c in decision.criteria):
+        card["links"].append(
+            {
+                "label": "Answer the open questions",
+                "url": answers_url(base_url, decision.decision_id),
+                "type": "absolute",
+            }
+        )
     return {"cards": [card]}
+
+
+def answers_url(base_url: str, decision_id: str) -> str:
+    """The referrer's web form for the decision's open questions (sign-in first; their own decisions only)."""
+    root = base_url.rstrip("/").removesuffix("/fhir")
+    return f"{root}/ui/decisions/{decision_id}/answers"

@@ -36,9 +36,9 @@ def needs_data(decision: Decision) -> bool:
     return any(c.status == "unknown" for c in decision.criteria)
 
 
-def guidance_response(decision: Decision, *, base_url: str) -> dict[str, Any]:
-    systems = CodeSystems(base_url)
-    ext = Extensions(base_url)
+def guidance_response(decision: Decision) -> dict[str, Any]:
+    systems = CodeSystems()
+    ext = Extensions()
     resource: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
         "id": decision.decision_id,

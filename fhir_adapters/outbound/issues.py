@@ -31,8 +31,8 @@ def issue_id(decision: Decision, criterion_id: str) -> str:
     return local_uuid(decision.decision_id, f"issue/{criterion_id}")
 
 
-def detected_issues(decision: Decision, *, base_url: str) -> list[dict[str, Any]]:
-    systems = CodeSystems(base_url)
+def detected_issues(decision: Decision) -> list[dict[str, Any]]:
+    systems = CodeSystems()
     return [
         _issue(decision, criterion, systems)
         for criterion in decision.criteria

@@ -1,4 +1,5 @@
-"""Identities shared by every outbound rendering: our code systems, extension URLs and resource ids.
+"""Identities shared by every outbound rendering: our code systems, extension URLs (canonical, fixed in
+fhir_adapters/product.py) and resource ids (instance URLs under the server's base).
 
 Ids are UUIDv5 derived from the decision id and a local key, so rendering the same decision twice gives
 byte-identical resources (replay, the audit store and the API must agree), while two decisions never
@@ -9,8 +10,11 @@ share an id. A bare `decision_id + suffix` would not do: FHIR ids are at most 64
 from __future__ import annotations
 
 import uuid
+from typing import Final
 
 from eligibility.decision import Decision
+
+from ..product import canonical
 
 __all__ = [
     "CodeSystems",
@@ -19,6 +23,7 @@ __all__ = [
     "local_uuid",
     "module_uri",
     "normalize_base",
+    "questionnaire_url",
 ]
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:drg-eligibility:outbound")
@@ -29,7 +34,7 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 
 def normalize_base(base_url: str) -> str:
-    """Canonical URLs are built as f"{base}/CodeSystem/…": a trailing slash would double it."""
+    """Instance URLs are built as f"{base}/GuidanceResponse/…": a trailing slash would double it."""
     return base_url.rstrip("/")
 
 
@@ -42,6 +47,11 @@ def guidance_url(base_url: str, decision_id: str) -> str:
     return f"{normalize_base(base_url)}/GuidanceResponse/{decision_id}"
 
 
+def questionnaire_url(base_url: str, decision_id: str) -> str:
+    """The canonical of the decision's open questions (eligibility/answers/questionnaire.py)."""
+    return f"{normalize_base(base_url)}/Questionnaire/q-{decision_id}"
+
+
 def module_uri(decision: Decision) -> str:
     # A URN, not a canonical URL: no PlanDefinition or Library is published for the policy, and a
     # canonical must resolve to one. The version pins the exact rules; the sha256 goes in an extension.
@@ -49,27 +59,25 @@ def module_uri(decision: Decision) -> str:
 
 
 class CodeSystems:
-    """Our code systems, named under the service's FHIR base (identifiers; not served as resources)."""
+    """Our code systems and naming system: canonical URLs fixed in the product (fhir_adapters/product.py),
+    the same on every server; identifiers, not served as resources."""
 
-    def __init__(self, base_url: str) -> None:
-        base = normalize_base(base_url)
-        self.outcome = f"{base}/CodeSystem/drg-outcome"
-        self.criterion = f"{base}/CodeSystem/drg-criterion"
-        self.task = f"{base}/CodeSystem/drg-task"
-        self.task_input = f"{base}/CodeSystem/drg-task-input"
-        self.override_reason = f"{base}/CodeSystem/drg-override-reason"
-        self.card_topic = f"{base}/CodeSystem/drg-card-topic"
-        self.decision_id = f"{base}/NamingSystem/drg-decision"
+    outcome: Final = canonical("CodeSystem", "drg-outcome")
+    criterion: Final = canonical("CodeSystem", "drg-criterion")
+    task: Final = canonical("CodeSystem", "drg-task")
+    task_input: Final = canonical("CodeSystem", "drg-task-input")
+    override_reason: Final = canonical("CodeSystem", "drg-override-reason")
+    card_topic: Final = canonical("CodeSystem", "drg-card-topic")
+    decision_id: Final = canonical("NamingSystem", "drg-decision")
 
 
 class Extensions:
-    """Extension URLs for the provenance of a decision that GuidanceResponse has no element for."""
+    """Extension URLs for the provenance of a decision that GuidanceResponse has no element for (canonical,
+    fixed in the product)."""
 
-    def __init__(self, base_url: str) -> None:
-        base = normalize_base(base_url)
-        self.policy_sha256 = f"{base}/StructureDefinition/drg-policy-sha256"
-        self.engine_version = f"{base}/StructureDefinition/drg-engine-version"
-        self.input_sha256 = f"{base}/StructureDefinition/drg-input-sha256"
-        self.as_of = f"{base}/StructureDefinition/drg-as-of"
-        self.stage = f"{base}/StructureDefinition/drg-stage"
-        self.label_status = f"{base}/StructureDefinition/drg-label-status"
+    policy_sha256: Final = canonical("StructureDefinition", "drg-policy-sha256")
+    engine_version: Final = canonical("StructureDefinition", "drg-engine-version")
+    input_sha256: Final = canonical("StructureDefinition", "drg-input-sha256")
+    as_of: Final = canonical("StructureDefinition", "drg-as-of")
+    stage: Final = canonical("StructureDefinition", "drg-stage")
+    label_status: Final = canonical("StructureDefinition", "drg-label-status")

@@ -45,15 +45,15 @@ def result_bundle(decision: Decision, *, base_url: str) -> dict[str, Any]:
     entries: list[dict[str, Any]] = [
         {
             "fullUrl": guidance_url(base_url, decision.decision_id),
-            "resource": guidance_response(decision, base_url=base_url),
+            "resource": guidance_response(decision),
         }
     ]
-    for resource in detected_issues(decision, base_url=base_url) + tasks(decision, base_url=base_url):
+    for resource in detected_issues(decision) + tasks(decision, base_url=base_url):
         entries.append({"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource})
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": local_uuid(decision.decision_id, "bundle"),
-        "identifier": {"system": CodeSystems(base_url).decision_id, "value": decision.decision_id},
+        "identifier": {"system": CodeSystems().decision_id, "value": decision.decision_id},
         "type": "collection",
     }
     if _INSTANT.fullmatch(decision.evaluated_at):

@@ -12,7 +12,7 @@ from typing import Any
 
 from eligibility.decision import Action, Criterion, DataRequest, Decision, Evidence
 
-from .naming import RXNORM, UCUM, CodeSystems, guidance_url, local_uuid
+from .naming import RXNORM, UCUM, CodeSystems, guidance_url, local_uuid, questionnaire_url
 
 __all__ = ["HOLD_WORDING", "PREPARATION_KINDS", "tasks"]
 
@@ -39,6 +39,7 @@ _INPUT_DISPLAY: dict[str, str] = {
     "lab": "Laboratory test",
     "evidence": "Evidence in the record",
     "unrecognised": "Not identified by the policy",
+    "questionnaire": "Questionnaire to answer",
 }
 
 
@@ -59,7 +60,8 @@ def tasks(decision: Decision, *, base_url: str) -> list[dict[str, Any]]:
 class _Builder:
     def __init__(self, decision: Decision, base_url: str) -> None:
         self.decision = decision
-        self.systems = CodeSystems(base_url)
+        self.systems = CodeSystems()
+        self.base = base_url
         self.reason = {"reference": guidance_url(base_url, decision.decision_id)}
 
     def data_task(self, criterion: Criterion, index: int, request: DataRequest) -> dict[str, Any]:
@@ -68,6 +70,10 @@ class _Builder:
             system, _, code = token.rpartition("|")
             coding = {"system": system, "code": code} if system else {"code": code}
             inputs.append(self._input("requested-code", valueCoding=coding))
+        # As Da Vinci DTR's Task does: the questions to answer are a Questionnaire (GET it, POST the response).
+        inputs.append(
+            self._input("questionnaire", valueCanonical=questionnaire_url(self.base, self.decision.decision_id))
+        )
         task = self._task(f"task/data/{criterion.id}/{index}", "requested", _DATA_REQUEST, request.description)
         task["reasonCode"] = {
             "coding": [{"system": self.systems.criterion, "code": criterion.id}],

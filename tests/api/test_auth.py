@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from eligibility.api.tables import API_USER
-from eligibility.api.users import Role, add_user, find_by_token, revoke_user, token_sha256
+from eligibility.api.token_cache import TOKEN_RECHECK_S, TokenCache
+from eligibility.api.users import ApiUser, Role, add_user, find_by_token, revoke_user, token_sha256
 from eligibility.commands.serve import register
 from eligibility.errors import InputError
 from tests.api.conftest import Api
@@ -134,3 +136,37 @@ def test_a_re_created_name_cannot_read_the_old_accounts_decisions(api: Api) -> N
         api.http.get(f"/fhir/GuidanceResponse/{new_id}", headers={"Authorization": f"Bearer {token}"}).status_code
         == 200
     )
+
+
+def test_a_revoked_token_is_refused_within_the_recheck_bound_even_after_it_was_remembered(api: Api) -> None:
+    """Tokens found active are remembered for TOKEN_RECHECK_S (api/token_cache.py); a revocation committed
+    by another process (the CLI) is seen once that has passed."""
+    assert api.operate(example()).status_code == 200  # the token is now remembered
+    with Session(api.engine) as session:
+        revoke_user(session, name="dr.referrer", actor="admin-cli", channel="cli")
+        session.commit()
+    revoked_at = time.monotonic()
+    while True:
+        sent_at = time.monotonic()
+        status = api.operate(example()).status_code
+        if status != 200:
+            break
+        assert sent_at - revoked_at < TOKEN_RECHECK_S  # served only inside the bound
+    assert status == 401
+    time.sleep(TOKEN_RECHECK_S)
+    assert api.operate(example()).status_code == 401  # and never again
+
+
+def test_the_token_cache_trusts_a_user_only_for_the_recheck_time_and_never_an_unknown_token() -> None:
+    now = [100.0]
+    cache = TokenCache(recheck_s=1.0, size=2, clock=lambda: now[0])
+    user = ApiUser(name="dr.a", role=Role.REFERRER, created_at="2026-01-01T00:00:00Z", revoked_at=None)
+    assert cache.get("drg_a") is None
+    cache.put("drg_a", user, read_at=99.5)
+    assert cache.get("drg_a") == user and cache.get("drg_b") is None
+    now[0] = 100.5  # one second after the read, not after the put
+    assert cache.get("drg_a") is None
+    cache.put("drg_a", user, read_at=100.5)
+    cache.put("drg_b", user, read_at=100.5)
+    cache.put("drg_c", user, read_at=100.5)  # bounded: the oldest goes
+    assert cache.get("drg_a") is None and cache.get("drg_c") == user

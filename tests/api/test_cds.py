@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
 import pytest
 
+from eligibility.api.users import Role
 from eligibility.api.workers import ProcessEvaluator
 from fhir_adapters.cds_hooks import ORDER_SERVICE_ID, SERVICE_ID, WARNINGS_EXTENSION, prefetch_templates
 from tests.api.conftest import Api, make_settings, running_api
@@ -79,17 +82,43 @@ def test_patient_view_with_prefetch_gives_a_card_and_records_the_decision(api: A
 
     link = card["links"][0]["url"]
     assert link.startswith(f"{api.base}/decisions/{decision.decision_id}/view?")
-    page = api.http.get(link)
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert decision.decision_id in page.text
-    [read] = [r for r in records(api.engine, "access") if r.decision_id]
-    assert (read.actor, read.decision_id, read.data()["purpose"]) == (
+    case_page = f"/ui/decisions/{decision.decision_id}"
+    opened = api.http.get(link)
+    assert (opened.status_code, opened.headers["location"]) == (303, case_page)
+    [opening] = [r for r in records(api.engine, "access") if r.decision_id]
+    assert (opening.actor, opening.decision_id, opening.data()["purpose"]) == (
         f"link:{ACTOR}",
         decision.decision_id,
         "card-link",
     )
     forged = api.http.get(link.replace("sig=", "sig=x"))
     assert forged.status_code == 403
+
+
+def test_the_card_link_opens_the_styled_case_page_after_sign_in(api: Api, eligible: dict[str, Any]) -> None:
+    """Issue 11: the link showed a <pre> dump of the decision to whoever held it."""
+    [card] = cards_of(api.cds(CALL, cds_request(eligible["bundle"])))
+    [decision] = records(api.engine, "decision")
+    browser = httpx.Client(base_url=api.base, follow_redirects=False, timeout=60)
+    to_case = browser.get(card["links"][0]["url"])
+    to_login = browser.get(to_case.headers["location"])  # no session yet: sent to sign in, and back
+    case_page = f"/ui/decisions/{decision.decision_id}"
+    assert (to_login.status_code, to_login.headers["location"]) == (303, f"/ui/login?next={quote(case_page, safe='')}")
+    form = browser.get(to_login.headers["location"])
+    outcome = decision.data()["decision"]["outcome"]
+    assert form.status_code == 200 and outcome not in form.text  # nothing of the decision before sign-in
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
+    signed = browser.post(
+        "/ui/login", data={"token": api.tokens[Role.SPECIALIST], "csrf": csrf[1], "next": case_page}
+    )
+    assert (signed.status_code, signed.headers["location"]) == (303, case_page)
+    page = browser.get(case_page)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "<pre" not in page.text and 'rel="stylesheet"' in page.text
+    assert outcome in page.text and decision.decision_id in page.text
+    reads = [(r.actor, r.data()["purpose"]) for r in records(api.engine, "access") if r.decision_id]
+    assert reads == [(f"link:{ACTOR}", "card-link"), ("dr.specialist", "web-case")]
 
 
 def test_feedback_becomes_reviews(api: Api) -> None:
@@ -140,7 +169,7 @@ def test_feedback_becomes_reviews(api: Api) -> None:
     assert (last["reason_code"], last["comment"]) == ("cds-overridden", "EHR reason ehr-77: see note")
 
     unknown = api.cds(f"{CALL}/feedback", {"feedback": [{"card": "no-such-card", "outcome": "accepted"}]})
-    assert unknown.status_code == 404 and "feedback[0].card" in unknown.json()["issue"][0]["location"]
+    assert unknown.status_code == 404 and unknown.json()["issue"][0]["diagnostics"].endswith(", at feedback[0].card")
     wrong_service = api.cds(f"{ORDER}/feedback", {"feedback": [{"card": card["uuid"], "outcome": "accepted"}]})
     assert wrong_service.status_code == 404
 
@@ -168,7 +197,7 @@ def test_order_select_only_speaks_for_neurostimulation_orders(sqlite_api: Api, e
     assert len(records(sqlite_api.engine, "decision")) == 1
 
     wrong_hook = sqlite_api.cds(CALL, request)
-    assert wrong_hook.status_code == 400 and wrong_hook.json()["issue"][0]["location"] == ["hook"]
+    assert wrong_hook.status_code == 400 and wrong_hook.json()["issue"][0]["diagnostics"].endswith(", at hook")
 
 
 @pytest.fixture
@@ -224,7 +253,8 @@ def test_no_prefetch_and_no_fhir_server_is_412(sqlite_api: Api) -> None:
     example = {k: v for k, v in SPEC_EXAMPLE.items() if k not in {"fhirServer", "fhirAuthorization"}}
     response = sqlite_api.cds(CALL, example)
     assert response.status_code == 412
-    assert response.json()["issue"][0]["location"] == ["prefetch"]
+    assert response.json()["issue"][0]["diagnostics"].endswith(", at prefetch")
+    assert "location" not in response.json()["issue"][0]  # deprecated in R4 (it was XPath)
     [rejection] = records(sqlite_api.engine, "rejection")
     assert rejection.data()["error"]["type"] == "DataUnavailableError"
 
@@ -263,7 +293,8 @@ def test_bad_cds_requests_are_400(sqlite_api: Api, body: bytes) -> None:
     headers = {"Content-Type": "application/json", **sqlite_api.keys.auth(CALL, base=sqlite_api.base)}
     response = sqlite_api.http.post(CALL, content=body, headers=headers)
     assert response.status_code == 400, response.text
-    assert response.json()["issue"][0].get("location") or response.json()["issue"][0].get("expression")
+    issue = response.json()["issue"][0]
+    assert "location" not in issue and (issue.get("expression") or ", at " in issue["diagnostics"])
     assert len(records(sqlite_api.engine, "rejection")) == 1
 
 

@@ -9,6 +9,7 @@ from eligibility.api.users import Role
 from eligibility.audit.chain import sha256_hex
 from eligibility.audit.database import read_session
 from eligibility.audit.store import get_input
+from fhir_adapters.product import CANONICAL_BASE
 from tests.api.conftest import Api
 from tests.api.helpers import AS_OF, case, example, records
 
@@ -95,7 +96,8 @@ def test_metadata_and_operation_definition(api: Api) -> None:
     statement = api.http.get("/fhir/metadata").json()
     assert statement["resourceType"] == "CapabilityStatement"
     operation = statement["rest"][0]["resource"][0]["operation"][0]
-    assert operation["definition"] == f"{api.base}/fhir/OperationDefinition/drg-candidacy"
+    # The canonical URL (the same on every server), not this server's address; it is served here too.
+    assert operation["definition"] == f"{CANONICAL_BASE}/OperationDefinition/drg-candidacy"
     definition = api.http.get("/fhir/OperationDefinition/drg-candidacy").json()
     assert definition["resourceType"] == "OperationDefinition" and definition["code"] == "drg-candidacy"
 
@@ -147,3 +149,27 @@ def test_a_problem_in_a_vitals_observation_is_a_warning_in_the_answer_and_the_wh
     with read_session(sqlite_api.engine) as session:
         stored = get_input(session, str(record.input_sha256))
     assert b"heart rate 1" in stored and sha256_hex(stored) == decision_of(body)["input_sha256"]
+
+
+def test_canonical_urls_do_not_follow_the_request_host_and_header_errors_name_http_authorization(
+    sqlite_api: Api,
+) -> None:
+    """Issue 11 (R4 conformance): canonical URLs are the product's, whatever Host the call names; an
+    OperationOutcome points at the header as `http.Authorization`, its text in `diagnostics`."""
+    answers = [
+        sqlite_api.http.get(path, headers={"Host": host}).json()
+        for host in ("drg.clinic-a.example", "10.0.0.7:8765")
+        for path in ("/fhir/metadata", "/fhir/OperationDefinition/drg-candidacy")
+    ]
+    metadata_a, definition_a, metadata_b, definition_b = answers
+    assert definition_a == definition_b and definition_a["url"] == f"{CANONICAL_BASE}/OperationDefinition/drg-candidacy"
+    assert metadata_a["url"] == metadata_b["url"] == f"{CANONICAL_BASE}/CapabilityStatement/drg-eligibility"
+    assert metadata_a["implementation"]["url"] != metadata_b["implementation"]["url"]  # the instance: where it is
+
+    unsigned = sqlite_api.http.post(
+        "/fhir/Patient/$drg-candidacy", content=example(), headers={"Content-Type": "application/fhir+json"}
+    )
+    assert unsigned.status_code == 401
+    [issue] = unsigned.json()["issue"]
+    assert issue["expression"] == ["http.Authorization"] and "location" not in issue
+    assert "Authorization: Bearer" in issue["diagnostics"]

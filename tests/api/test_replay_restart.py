@@ -7,6 +7,7 @@ uvicorn servers one after the other on the same database.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -60,5 +61,27 @@ def test_seen_tokens_are_shared_and_expire(db_url: str) -> None:
         with engine.connect() as connection:
             rows = connection.exec_driver_sql("SELECT count(*) FROM api_cds_seen_token").scalar_one()
         assert rows == 1
+    finally:
+        engine.dispose()
+
+
+def test_the_seen_token_insert_waits_for_the_audit_write_lock(db_url: str) -> None:
+    """On SQLite the insert is a write like an audit append: behind the same lock, never colliding in
+    SQLite's busy handler (which sleeps in steps of up to 100 ms)."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    lock = threading.Lock()
+    seen = SeenTokens(lambda: Session(engine), write_lock=lock)
+    done = threading.Event()
+    try:
+        with lock:  # an audit append in progress
+            now = time.time()
+            worker = threading.Thread(
+                target=lambda: (seen.first_use("https://ehr", "j", expires=now + 60, now=now), done.set())
+            )
+            worker.start()
+            assert not done.wait(0.3)
+        assert done.wait(10)
+        worker.join()
     finally:
         engine.dispose()

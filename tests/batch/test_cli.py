@@ -46,6 +46,14 @@ def test_batch_then_cohort_report(clean_export: Path, tmp_path: Path) -> None:
     assert by_outcome == outcomes
     html = (tmp_path / "c.html").read_text()
     assert "data:image/png;base64," in html and "Data most often missing" in html
+    # The candidates are named, from the inputs the run recorded in the trail (issue 11).
+    eligible = [d for d in ndjson(out) if d["outcome"].startswith("ELIGIBLE")]
+    named = [row for row in rows if row["section"] == "candidate"]
+    assert len(named) == len(eligible) > 0
+    assert {row["item"] for row in named} == {d["patient"]["reference"] for d in eligible}
+    assert all(row["detail"].startswith("Alex Family") for row in named), named[:2]
+    assert "Candidates (eligible outcomes)" in html and html.count("Alex Family") == len(eligible)
+    assert "Alex Family" in report.stdout
 
 
 def test_bad_usage_exits_2_with_one_line(tmp_path: Path) -> None:

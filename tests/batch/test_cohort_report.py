@@ -74,6 +74,9 @@ def test_tables(tmp_path: Path) -> None:
     ]
     assert list(summary.rejected.itertuples(index=False, name=None)) == [("PatientCountError", 1, "no Patient")]
 
+    assert list(summary.candidate_list[["name", "patient", "outcome"]].itertuples(index=False, name=None)) == [
+        ("–", "Patient/a", "ELIGIBLE_FOR_TRIAL")  # unnamed until name_candidates reads the trail
+    ]
     write_csv(summary, tmp_path / "cohort.csv")
     write_html(summary, tmp_path / "cohort.html")
     assert (tmp_path / "cohort.csv").read_text().splitlines()[0] == "section,item,detail,patients,share"

@@ -43,6 +43,8 @@ SYSTEMS = {"icd10": ICD10, "snomed": SNOMED, "rxnorm": RXNORM, "loinc": LOINC, "
 
 POLICY = "drg-clinic@1.0.0"
 POLICY_V11 = "drg-clinic@1.1.0"  # spec §7: medications as EHRs code them; label UNDETERMINED
+# The payer profile (reference §3.2-3.3): pain for 3 months, no failed injection or block required.
+POLICY_V20 = "drg-clinic@2.0.0"
 DEFAULT_AS_OF = "2026-06-01"
 
 TRIAL_CRITERIA = (

@@ -24,7 +24,9 @@ from _author import (
     PERCENT_RELIEF_SYSTEM,
     POLICY,
     POLICY_V11,
+    POLICY_V20,
     RXNORM,
+    STANDARD_PREP,
     TRIAL_CRITERIA,
     Case,
     concept,
@@ -2399,6 +2401,27 @@ def aspirin_secondary_stroke() -> Built:
 # ================================================================================================
 # What §7 changes in the v1.0 cases when they run under drg-clinic@1.1.0 (every other v1.0 case must
 # decide exactly as before):
+# drg-clinic@2.0.0 (the payer profile: pain_duration_min_months 3, require_failed_interventional false):
+# what changes for the cases that exercise those two thresholds. Everything else is as under 1.0.0.
+_NA = {"failed_interventional": "not_applicable"}
+_ELIGIBLE_NOW = {"outcome": "ELIGIBLE_FOR_TRIAL", "actions": list(STANDARD_PREP)}
+V20_CHANGES: dict[str, dict[str, Any]] = {
+    # already eligible: the injection is no longer asked for, the outcome stays
+    "baseline-crps-foot-eligible": {"criteria": _NA},
+    "duration-six-months-to-the-day": {"criteria": _NA},
+    # the injection or block was the only open or failed criterion: no longer required -> eligible
+    "esi-successful-only-not-met": {"criteria": _NA, **_ELIGIBLE_NOW},
+    "esi-scores-outside-window-unknown": {"criteria": _NA, **_ELIGIBLE_NOW},
+    "obstetric-epidural-is-not-an-esi": {"criteria": _NA, **_ELIGIBLE_NOW},
+    "facet-injection-is-not-a-nerve-block": {"criteria": _NA, **_ELIGIBLE_NOW},
+    # pain for 5 months and 30 days / 5 months: short of 6 months, at least 3 -> met -> eligible
+    "duration-one-day-short": {"criteria": {**_NA, "pain_duration": "met"}, **_ELIGIBLE_NOW},
+    "duration-month-end-clamped-not-met": {"criteria": {**_NA, "pain_duration": "met"}, **_ELIGIBLE_NOW},
+    # no qualifying pain: the duration stays unknown and the diagnosis still blocks under any profile
+    "dx-acute-pain-only": {"criteria": _NA},
+    "dx-no-pain-diagnosis": {"criteria": _NA},
+}
+
 V11_CHANGES: dict[str, dict[str, Any]] = {
     # §7 label_status: no met qualifying diagnosis -> UNDETERMINED (v1.0 said OFF_LABEL)
     "dx-acute-pain-only": {"label_status": "UNDETERMINED"},
@@ -2964,13 +2987,15 @@ def main() -> None:
         under = b.under
         if under is None:  # a v1.0 case: also under v1.1, changed only where §7 says so
             under = {POLICY_V11: V11_CHANGES.pop(b.case.slug, {})}
+            if b.case.slug in V20_CHANGES:
+                under[POLICY_V20] = V20_CHANGES.pop(b.case.slug)
         path = write_case(
             HERE, number, b.case, description=b.description, expected=b.expected, as_of=b.as_of,
             policy=b.policy, under=under,
         )
         built.append((path.name, b))
-    if V11_CHANGES:
-        raise SystemExit(f"V11_CHANGES names cases that do not exist: {sorted(V11_CHANGES)}")
+    if V11_CHANGES or V20_CHANGES:
+        raise SystemExit(f"changes name cases that do not exist: {sorted(V11_CHANGES) + sorted(V20_CHANGES)}")
     (HERE / "README.md").write_text(render_readme(built), encoding="utf-8")
     print(f"wrote {len(built)} cases")
 

@@ -27,6 +27,7 @@ from fhir_adapters.cds_hooks import (
 )
 from fhir_adapters.models import READ_TYPES
 from fhir_adapters.outbound import tasks
+from fhir_adapters.product import CANONICAL_BASE
 
 ALL = sorted(SCENARIOS)
 DECISION_URL = "https://drg.example.org/decisions/"
@@ -294,7 +295,7 @@ def test_card_source_links_uuid_and_override_reasons() -> None:
     reasons = card["overrideReasons"]
     assert {r["code"] for r in reasons} >= {"clinical-judgement", "patient-preference", "data-incorrect"}
     for reason in reasons:
-        assert reason["system"] == f"{BASE}/CodeSystem/drg-override-reason" and reason["display"]
+        assert reason["system"] == f"{CANONICAL_BASE}/CodeSystem/drg-override-reason" and reason["display"]
 
 
 @pytest.mark.parametrize("name", ALL)

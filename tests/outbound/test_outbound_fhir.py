@@ -28,7 +28,9 @@ from fhir_adapters.outbound import (
     outcome_for_error,
     tasks,
 )
+from fhir_adapters.outbound.capability import OPERATION_DEFINITION_URL
 from fhir_adapters.outbound.tasks import HOLD_WORDING
+from fhir_adapters.product import CANONICAL_BASE
 
 ALL = sorted(SCENARIOS)
 
@@ -66,7 +68,7 @@ def test_every_outbound_resource_validates_with_r4b_models(name: str) -> None:
 
 
 def test_validation_rejects_a_broken_resource() -> None:
-    broken = guidance_response(scenario("example"), base_url=BASE)
+    broken = guidance_response(scenario("example"))
     del broken["moduleUri"]  # module[x] is 1..1
     with pytest.raises(InvalidResourceError):
         validate_r4(broken)
@@ -103,7 +105,7 @@ EXPECTED_STATUS = {
 def test_guidance_status_follows_unknown_criteria(name: str) -> None:
     decision = scenario(name)
     assert decision.outcome == SCENARIOS[name][2]
-    response = guidance_response(decision, base_url=BASE)
+    response = guidance_response(decision)
     assert response["status"] == EXPECTED_STATUS[name]
     if decision.outcome == "INSUFFICIENT_INFORMATION":
         assert response["status"] == "data-required"
@@ -112,15 +114,18 @@ def test_guidance_status_follows_unknown_criteria(name: str) -> None:
 
 def test_guidance_names_decision_policy_outcome_and_patient() -> None:
     decision = scenario("example")
-    response = guidance_response(decision, base_url=BASE + "/")
+    response = guidance_response(decision)
     assert response["id"] == decision.decision_id
     assert response["moduleUri"] == "urn:drg-eligibility:policy:drg-clinic@1.1.0"
     extensions = {e["url"]: next(v for k, v in e.items() if k != "url") for e in response["extension"]}
-    assert extensions[f"{BASE}/StructureDefinition/drg-policy-sha256"] == decision.policy.sha256
-    assert extensions[f"{BASE}/StructureDefinition/drg-input-sha256"] == decision.input_sha256
-    assert extensions[f"{BASE}/StructureDefinition/drg-as-of"] == "2026-11-20"
+    assert extensions[f"{CANONICAL_BASE}/StructureDefinition/drg-policy-sha256"] == decision.policy.sha256
+    assert extensions[f"{CANONICAL_BASE}/StructureDefinition/drg-input-sha256"] == decision.input_sha256
+    assert extensions[f"{CANONICAL_BASE}/StructureDefinition/drg-as-of"] == "2026-11-20"
     coding = response["reasonCode"][0]["coding"][0]
-    assert (coding["system"], coding["code"]) == (f"{BASE}/CodeSystem/drg-outcome", "ELIGIBLE_WITH_CONDITIONS")
+    assert (coding["system"], coding["code"]) == (
+        f"{CANONICAL_BASE}/CodeSystem/drg-outcome",
+        "ELIGIBLE_WITH_CONDITIONS",
+    )
     assert response["subject"] == {"reference": PATIENT}
     assert response["occurrenceDateTime"] == EVALUATED_AT
     assert response["note"][0]["text"] == decision.summary
@@ -128,7 +133,7 @@ def test_guidance_names_decision_policy_outcome_and_patient() -> None:
 
 
 def test_data_requirements_come_from_the_unknown_criteria() -> None:
-    response = guidance_response(scenario("example_early"), base_url=BASE)
+    response = guidance_response(scenario("example_early"))
     requirements = response["dataRequirement"]
     assert {
         "type": "Observation",
@@ -139,7 +144,7 @@ def test_data_requirements_come_from_the_unknown_criteria() -> None:
         "codeFilter": [{"path": "code", "code": [{"system": "http://www.ama-assn.org/go/cpt", "code": "90791"}]}],
     } in requirements
     assert len(requirements) == len({repr(r) for r in requirements}), "duplicates"
-    missing = guidance_response(scenario("missing_data"), base_url=BASE)["dataRequirement"]
+    missing = guidance_response(scenario("missing_data"))["dataRequirement"]
     pain = [r for r in missing if r["type"] == "Observation"]
     assert len(pain) == 1, "several criteria asking for a pain score give one requirement"
 
@@ -160,7 +165,7 @@ ISSUES = {
 @pytest.mark.parametrize("name", sorted(ISSUES))
 def test_one_detected_issue_per_contraindication_not_met(name: str) -> None:
     decision = scenario(name)
-    issues = detected_issues(decision, base_url=BASE)
+    issues = detected_issues(decision)
     found = [(i["code"]["coding"][0]["code"], i["severity"], i["implicated"][0]["reference"]) for i in issues]
     assert found == ISSUES[name]
     for issue in issues:
@@ -255,7 +260,7 @@ def test_operation_result_is_parameters_with_bundle_and_decision(name: str) -> N
     bundle = result["parameter"][0]["resource"]
     assert (bundle["resourceType"], bundle["type"], bundle["timestamp"]) == ("Bundle", "collection", EVALUATED_AT)
     types = [e["resource"]["resourceType"] for e in bundle["entry"]]
-    n_issues = len(detected_issues(decision, base_url=BASE))
+    n_issues = len(detected_issues(decision))
     n_tasks = len(tasks(decision, base_url=BASE))
     assert types == ["GuidanceResponse"] + ["DetectedIssue"] * n_issues + ["Task"] * n_tasks
     assert bundle["entry"][0]["fullUrl"] == f"{BASE}/GuidanceResponse/{decision.decision_id}"
@@ -297,10 +302,34 @@ def test_typed_errors_keep_code_message_and_location() -> None:
         "not-found",
         "subject does not resolve",
     )
-    assert issue["expression"] == ["Bundle.entry[3].resource.subject.reference"]
-    ndjson = outcome_for_error(NotJSONError("not JSON", location="line 4: subject"))
-    assert ndjson["issue"][0]["location"] == ["line 4: subject"] and "expression" not in ndjson["issue"][0]
-    assert "location" not in outcome_for_error(InputError("bad"))["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[3].resource.subject.reference"] and "location" not in issue
+    # A place that is no FHIRPath of a resource is said in the diagnostics, not in the deprecated `location`.
+    (ndjson,) = outcome_for_error(NotJSONError("not JSON", location="line 4: subject"))["issue"]
+    assert ndjson == {"severity": "error", "code": "structure", "diagnostics": "not JSON, at line 4: subject"}
+    assert set(outcome_for_error(InputError("bad"))["issue"][0]) == {"severity", "code", "diagnostics"}
+
+
+@pytest.mark.parametrize(
+    ("location", "expression"),
+    [
+        ("Authorization header", "http.Authorization"),
+        ("JWT sub claim", "http.Authorization"),
+        ("Content-Type header", "http.Content-Type"),
+        ("asOf (query)", "http.asOf"),
+        ("asOf", "http.asOf"),
+        ("decision_id (path)", "http.decision_id"),
+        ("Parameters.parameter[1].valueDate", "Parameters.parameter[1].valueDate"),
+        ("Bundle.entry[3].resource.code", "Bundle.entry[3].resource.code"),
+        ("line 1, column 60", None),
+        ("context.patientId", None),
+    ],
+)
+def test_error_places_become_fhirpath_expressions_or_http_parameters(location: str, expression: str | None) -> None:
+    (issue,) = outcome_for_error(InputError("bad", location=location))["issue"]
+    validate_r4({"resourceType": "OperationOutcome", "issue": [issue]})
+    assert issue.get("expression") == ([expression] if expression else None)
+    assert issue["diagnostics"] == ("bad" if expression else f"bad, at {location}")
+    assert "location" not in issue
 
 
 def test_every_error_class_maps_to_an_r4_issue_type() -> None:
@@ -337,19 +366,48 @@ def test_operation_outcome_builder() -> None:
 
 def test_capability_statement_declares_the_operation_and_guidance_read() -> None:
     statement = capability_statement(base_url=BASE, software_version="0.1.0")
-    definition = operation_definition(base_url=BASE)
+    definition = operation_definition()
     validate_r4(statement)
     validate_r4(definition)
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
     (operation,) = resources["Patient"]["operation"]
     assert operation == {"name": "drg-candidacy", "definition": definition["url"]}
-    assert definition["url"] == f"{BASE}/OperationDefinition/drg-candidacy"
+    assert definition["url"] == f"{CANONICAL_BASE}/OperationDefinition/drg-candidacy"
+    assert statement["implementation"]["url"] == BASE  # the instance: where this server is
     assert {"code": "read"} in resources["GuidanceResponse"]["interaction"]
     assert (statement["fhirVersion"], statement["software"]["version"]) == ("4.0.1", "0.1.0")
 
 
+def test_canonical_urls_are_the_same_on_every_server() -> None:
+    """R4: a canonical URL SHALL be the same wherever the resource is stored; instance links are the server's."""
+    decision = scenario("example")
+    here = operation_result(decision, base_url="https://drg.clinic-a.example/fhir")
+    there = operation_result(decision, base_url="http://10.0.0.7:8765/fhir")
+
+    def canonicals(document: Any) -> set[str]:
+        found: set[str] = set()
+        if isinstance(document, dict):
+            for key, value in document.items():
+                if key in {"system", "url"} and isinstance(value, str):
+                    found.add(value)
+                found |= canonicals(value)
+        elif isinstance(document, list):
+            for value in document:
+                found |= canonicals(value)
+        return found
+
+    ours = {url for url in canonicals(here) if "drg" in url}
+    assert ours and ours == {url for url in canonicals(there) if "drg" in url}
+    assert all(url.startswith(CANONICAL_BASE + "/") for url in ours)
+    assert here["parameter"][0]["resource"]["entry"][0]["fullUrl"].startswith("https://drg.clinic-a.example/fhir/")
+    for base in ("https://drg.clinic-a.example/fhir", "http://10.0.0.7:8765/fhir"):
+        statement = capability_statement(base_url=base, software_version="0.1.0")
+        assert statement["url"] == f"{CANONICAL_BASE}/CapabilityStatement/drg-eligibility"
+        assert statement["rest"][0]["resource"][0]["operation"][0]["definition"] == OPERATION_DEFINITION_URL
+
+
 def test_operation_definition_parameters() -> None:
-    definition = operation_definition(base_url=BASE)
+    definition = operation_definition()
     assert (definition["code"], definition["resource"], definition["type"], definition["instance"]) == (
         "drg-candidacy",
         ["Patient"],

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 import weasyprint  # type: ignore[import-untyped]
@@ -134,3 +137,34 @@ def test_pdf(sqlite_trail: Built, signer: Signer) -> None:
     assert 2 <= len(weasyprint.HTML(string=html).render().pages) <= 8
     assert re.search(r"Generated 2026-07-02T08:00:00Z", html)
     assert date.fromisoformat(re.findall(r"<dt>As of</dt><dd>([\d-]+)</dd>", html)[0]) == AS_OF
+
+
+def _first_page_text(pdf: bytes, tmp_path: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler's pdftotext is not installed")
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def test_the_first_page_names_the_patient_and_the_outcome_after_review(
+    sqlite_trail: Built, signer: Signer, tmp_path: Path
+) -> None:
+    """Issue 11: the pack showed only `Patient/…` and the engine's outcome, though D7 was overridden."""
+    overridden = sqlite_trail.trail.decisions["D7"]  # NEEDS_REVIEW, overridden by dr.kim to ELIGIBLE_FOR_TRIAL
+    with read_session(sqlite_trail.engine) as session:
+        page = _first_page_text(evidence_pack_pdf(session, overridden, signer=signer, generated_at=GENERATED), tmp_path)
+        unreviewed = evidence_pack_html(
+            session, sqlite_trail.trail.decisions["D6"], signer=signer, generated_at=GENERATED
+        )
+    assert "Robert King · MRN MRN-6146716 · born 1949-11-11 (76 on 2026-06-01) · male" in page
+    lines = [line.strip() for line in page.splitlines() if line.strip()]
+    engine_at = lines.index("Outcome (engine)")
+    after_at = lines.index("Outcome after review")
+    assert engine_at < after_at
+    assert "NEEDS_REVIEW" in lines
+    assert any(line.startswith("ELIGIBLE_FOR_TRIAL: overridden by dr.kim") for line in lines)
+    assert "(reason clinical-judgement)" in page
+    assert "not reviewed yet: the engine's outcome is a recommendation until a clinician reviews it" in unreviewed

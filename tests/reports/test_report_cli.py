@@ -121,8 +121,10 @@ def test_evidence_pack(app: typer.Typer, fresh_sqlite: Built, tmp_path: Path) ->
         "cli",
     )
     assert record.data()["purpose"] == "evidence-pack"
-    code, _, err = invoke(app, "report", "evidence-pack", decision_id, "--out", str(tmp_path / "d7.html"))
+    # The 8 characters the web app and the compliance report show name the decision too.
+    code, out, err = invoke(app, "report", "evidence-pack", decision_id[:8], "--out", str(tmp_path / "d7.html"))
     assert code == 0, err
+    assert f"decision {decision_id} NEEDS_REVIEW" in out
     assert "evidence-pack" in (tmp_path / "d7.html").read_text()  # the pack lists its own read
 
 
@@ -130,7 +132,9 @@ def test_evidence_pack_of_an_unknown_decision(app: typer.Typer, fresh_sqlite: Bu
     before = count(fresh_sqlite)
     code, _, err = invoke(app, "report", "evidence-pack", "no-such-id", "--out", str(tmp_path / "x.pdf"))
     assert code == 2
-    assert err.strip() == "drg-eligibility: error: no decision 'no-such-id' in the audit trail at decision_id"
+    assert err.strip() == (
+        "drg-eligibility: error: no decision 'no-such-id': no recorded decision id starts with it at decision_id"
+    )
     assert count(fresh_sqlite) == before and not (tmp_path / "x.pdf").exists()
 
 

@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("reviewed_at", sa.String(27), nullable=True),
         sa.Column("reviewed_by", sa.String(200), nullable=True),
         sa.Column("review_seq", sa.BigInteger(), nullable=True),
+        sa.Column("answered", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     for name, columns in INDEXES.items():
         op.create_index(name, "audit_worklist", columns)

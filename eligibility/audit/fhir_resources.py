@@ -1,6 +1,7 @@
 """Audit records as FHIR R4 `AuditEvent` (IHE Basic Audit Log Patterns style) and `Provenance`.
 
-Built as plain JSON and validated with the R4B models through `fhir_adapters.models` (the one module
+The trail's own FHIR form, beside the records it maps (record.py). Built as plain JSON and
+validated with the R4B models through `fhir_adapters.models` (the one module
 that imports fhir.resources), plus the checks the models leave out: list cardinalities and the BALP
 slices (exactly one requesting agent, a Patient entity whenever the record names a patient).
 
@@ -28,24 +29,24 @@ requesting user as enterer, the input as source entity, and the policy (id, vers
 from __future__ import annotations
 
 import base64
-from typing import Any, TypedDict
+from typing import Any
 
 import orjson
 
+from eligibility.audit.record import StoredRecord
 from eligibility.errors import InvalidResourceError
-
-from .models import validate_resource
+from fhir_adapters.models import validate_resource
+from fhir_adapters.product import CANONICAL_BASE
 
 __all__ = [
     "AUDIT_KIND_SYSTEM",
     "DECISION_ID_SYSTEM",
     "INPUT_SHA256_SYSTEM",
-    "AuditEntry",
     "audit_event",
     "provenance",
 ]
 
-_BASE = "https://drg-eligibility.example.org/fhir"
+_BASE = CANONICAL_BASE  # the product's fixed canonical base (product.py)
 AUDIT_KIND_SYSTEM = f"{_BASE}/CodeSystem/audit-kind"
 DECISION_ID_SYSTEM = f"{_BASE}/NamingSystem/decision-id"
 INPUT_SHA256_SYSTEM = f"{_BASE}/NamingSystem/input-sha256"
@@ -66,22 +67,6 @@ _PROVENANCE_AGENT = "http://terminology.hl7.org/CodeSystem/provenance-participan
 _DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
 
 
-class AuditEntry(TypedDict):
-    """One audit record as the exporter hands it over (payload already parsed)."""
-
-    seq: int
-    record_id: str
-    kind: str
-    created_at: str
-    actor: str
-    channel: str
-    decision_id: str | None
-    patient_ref: str | None
-    input_sha256: str | None
-    payload: dict[str, Any]
-    chain_hash: str
-
-
 def _coding(system: str, code: str, display: str | None = None) -> dict[str, str]:
     coding = {"system": system, "code": code}
     if display:
@@ -99,9 +84,9 @@ _QUERY = _coding(_DICOM, "110112", "Query")
 _EXPORT = _coding(_DICOM, "110106", "Export")
 
 
-def _classify(entry: AuditEntry) -> tuple[dict[str, str], list[dict[str, str]], str, dict[str, Any]]:
+def _classify(record: StoredRecord) -> tuple[dict[str, str], list[dict[str, str]], str, dict[str, Any]]:
     """(type, subtypes, action, user agent type) for the record's kind."""
-    kind, payload = entry["kind"], entry["payload"]
+    kind, payload = record.kind, record.data()
     if kind in ("decision", "rejection"):
         subtypes = [_coding(_RESTFUL, "operation", "operation"), _coding(AUDIT_KIND_SYSTEM, kind)]
         return _REST, subtypes, "E", _concept(_PARTICIPATION, "IRCP", "information recipient")
@@ -113,7 +98,7 @@ def _classify(entry: AuditEntry) -> tuple[dict[str, str], list[dict[str, str]], 
         return _PATIENT_RECORD, [subtype], "U", _concept(_PARTICIPATION, "AUT", "author")
     if kind == "access":
         ours = _coding(AUDIT_KIND_SYSTEM, f"access-{payload['purpose']}")
-        if entry["decision_id"] is not None:
+        if record.decision_id is not None:
             return (
                 _REST,
                 [_coding(_RESTFUL, "read", "read"), ours],
@@ -127,16 +112,16 @@ def _classify(entry: AuditEntry) -> tuple[dict[str, str], list[dict[str, str]], 
     raise InvalidResourceError(f"no AuditEvent mapping for audit record kind {kind!r}", location="kind")
 
 
-def _agents(entry: AuditEntry, user_type: dict[str, Any]) -> list[dict[str, Any]]:
+def _agents(record: StoredRecord, user_type: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {
             "type": user_type,
-            "who": {"identifier": {"system": USER_SYSTEM, "value": entry["actor"]}, "display": entry["actor"]},
+            "who": {"identifier": {"system": USER_SYSTEM, "value": record.actor}, "display": record.actor},
             "requestor": True,
         },
         {
             "type": _concept(_DICOM, "110153", "Source Role ID"),
-            "who": {"identifier": {"system": CHANNEL_SYSTEM, "value": entry["channel"]}, "display": entry["channel"]},
+            "who": {"identifier": {"system": CHANNEL_SYSTEM, "value": record.channel}, "display": record.channel},
             "requestor": False,
         },
         {
@@ -154,47 +139,47 @@ def _decision_reference(decision_id: str) -> dict[str, Any]:
     }
 
 
-def _entities(entry: AuditEntry) -> list[dict[str, Any]]:
-    payload = entry["payload"]
+def _entities(record: StoredRecord) -> list[dict[str, Any]]:
+    payload = record.data()
     entities: list[dict[str, Any]] = []
-    if entry["patient_ref"]:
+    if record.patient_ref:
         entities.append(
             {
-                "what": {"reference": entry["patient_ref"]},
+                "what": {"reference": record.patient_ref},
                 "type": _coding(_ENTITY_TYPE, "1", "Person"),
                 "role": _coding(_OBJECT_ROLE, "1", "Patient"),
             }
         )
-    if entry["decision_id"]:
+    if record.decision_id:
         details = []
-        if entry["kind"] == "decision":
+        if record.kind == "decision":
             decision = payload["decision"]
             details = [
                 {"type": "outcome", "valueString": decision["outcome"]},
                 {"type": "policy", "valueString": f"{decision['policy']['id']}@{decision['policy']['version']}"},
             ]
-        elif entry["kind"] == "review":
+        elif record.kind == "review":
             details = [{"type": "outcome", "valueString": payload["outcome"]}]
         decision_entity: dict[str, Any] = {
-            "what": _decision_reference(entry["decision_id"]),
+            "what": _decision_reference(record.decision_id),
             "type": _coding(_ENTITY_TYPE, "2", "System Object"),
             "role": _coding(_OBJECT_ROLE, "4", "Domain Resource"),
         }
         if details:
             decision_entity["detail"] = details
         entities.append(decision_entity)
-    if entry["input_sha256"]:
+    if record.input_sha256:
         entities.append(
             {
                 "what": {
-                    "identifier": {"system": INPUT_SHA256_SYSTEM, "value": entry["input_sha256"]},
-                    "display": "submitted FHIR input" if entry["kind"] == "rejection" else "canonical FHIR input",
+                    "identifier": {"system": INPUT_SHA256_SYSTEM, "value": record.input_sha256},
+                    "display": "submitted FHIR input" if record.kind == "rejection" else "canonical FHIR input",
                 },
                 "type": _coding(_ENTITY_TYPE, "2", "System Object"),
                 "role": _coding(_OBJECT_ROLE, "4", "Domain Resource"),
             }
         )
-    if entry["kind"] == "access" and payload.get("query") is not None:
+    if record.kind == "access" and payload.get("query") is not None:
         query = orjson.dumps(payload["query"], option=orjson.OPT_SORT_KEYS)
         entities.append(
             {
@@ -206,59 +191,59 @@ def _entities(entry: AuditEntry) -> list[dict[str, Any]]:
         )
     entities.append(
         {
-            "what": {"identifier": {"system": AUDIT_RECORD_SYSTEM, "value": entry["record_id"]}},
+            "what": {"identifier": {"system": AUDIT_RECORD_SYSTEM, "value": record.record_id}},
             "type": _coding(_ENTITY_TYPE, "2", "System Object"),
             "role": _coding(_OBJECT_ROLE, "13", "Security Resource"),
             "description": "the audit trail record this event was exported from",
             "detail": [
-                {"type": "seq", "valueString": str(entry["seq"])},
-                {"type": "chain-hash", "valueString": entry["chain_hash"]},
+                {"type": "seq", "valueString": str(record.seq)},
+                {"type": "chain-hash", "valueString": record.chain_hash},
             ],
         }
     )
     return entities
 
 
-def audit_event(entry: AuditEntry) -> dict[str, Any]:
+def audit_event(record: StoredRecord) -> dict[str, Any]:
     """The record as a validated FHIR R4 AuditEvent (JSON)."""
-    event_type, subtypes, action, user_type = _classify(entry)
+    event_type, subtypes, action, user_type = _classify(record)
     event: dict[str, Any] = {
         "resourceType": "AuditEvent",
-        "id": entry["record_id"],
+        "id": record.record_id,
         "type": event_type,
         "subtype": subtypes,
         "action": action,
-        "recorded": entry["created_at"],
+        "recorded": record.created_at,
         "outcome": "0",
-        "agent": _agents(entry, user_type),
+        "agent": _agents(record, user_type),
         "source": {
             "site": SYSTEM_NAME,
             "observer": {"display": f"{SYSTEM_NAME} audit trail"},
             "type": [_coding(_SOURCE_TYPE, "4", "Application Server")],
         },
-        "entity": _entities(entry),
+        "entity": _entities(record),
     }
-    if entry["kind"] == "rejection":
-        error = entry["payload"]["error"]
+    if record.kind == "rejection":
+        error = record.data()["error"]
         where = f" at {error['location']}" if error.get("location") else ""
         event["outcome"] = "4"
         event["outcomeDesc"] = f"{error['type']}: {error['message']}{where}"
-    _check_event(event, patient=entry["patient_ref"])
+    _check_event(event, patient=record.patient_ref)
     return event
 
 
-def provenance(entry: AuditEntry) -> dict[str, Any]:
+def provenance(record: StoredRecord) -> dict[str, Any]:
     """The Provenance of a recorded decision (decision records only)."""
-    if entry["kind"] != "decision" or entry["decision_id"] is None:
+    if record.kind != "decision" or record.decision_id is None:
         raise InvalidResourceError("a Provenance is made for decision records only", location="kind")
-    decision = entry["payload"]["decision"]
+    decision = record.data()["decision"]
     policy = decision["policy"]
     resource: dict[str, Any] = {
         "resourceType": "Provenance",
-        "id": entry["record_id"],
-        "target": [_decision_reference(entry["decision_id"])],
+        "id": record.record_id,
+        "target": [_decision_reference(record.decision_id)],
         "occurredDateTime": decision["evaluated_at"],
-        "recorded": entry["created_at"],
+        "recorded": record.created_at,
         "policy": [f"{POLICY_URI}/{policy['id']}/{policy['version']}#sha256={policy['sha256']}"],
         "activity": _concept(_DATA_OPERATION, "CREATE", "create"),
         "agent": [
@@ -268,7 +253,7 @@ def provenance(entry: AuditEntry) -> dict[str, Any]:
             },
             {
                 "type": _concept(_PROVENANCE_AGENT, "enterer", "Enterer"),
-                "who": {"identifier": {"system": USER_SYSTEM, "value": entry["actor"]}, "display": entry["actor"]},
+                "who": {"identifier": {"system": USER_SYSTEM, "value": record.actor}, "display": record.actor},
             },
         ],
         "entity": [

@@ -13,13 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from eligibility.commands.support import EXIT_USAGE
+from eligibility.commands.support import CHANNEL, EXIT_USAGE, domain_errors
 from eligibility.commands.support import audit_engine_or_exit as _engine
 from eligibility.commands.support import fail as _fail
 
 __all__ = ["promote_command", "reindex_command"]
 
-CHANNEL = "cli"
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -28,10 +27,9 @@ def reindex_command() -> None:
     from sqlalchemy.orm import Session
 
     from eligibility.audit.worklist_rebuild import check_index, rebuild_index
-    from eligibility.commands.audit import _errors
 
     engine = _engine()
-    with _errors(), Session(engine) as session:
+    with domain_errors(), Session(engine) as session:
         started = time.perf_counter()
         before = check_index(session)
         rows = rebuild_index(session)
@@ -54,10 +52,9 @@ def promote_command(
     from eligibility.audit.database import read_session
     from eligibility.audit.ids import resolve_decision_id
     from eligibility.audit.promotion import append_promotion
-    from eligibility.commands.audit import _errors
 
     engine = _engine()
-    with _errors():
+    with domain_errors():
         with read_session(engine) as session:
             user = active_user(session, by)
             decision_id = resolve_decision_id(session, decision_id)
