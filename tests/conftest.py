@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the shared FHIR samples and the bundled examples."""
+"""Shared fixtures: paths to the public FHIR samples (examples/fhir-samples) and the bundled examples."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The decision cases of `tests/cases/` (test vectors as data) against the engine.
 
 Each `tests/cases/NNN-slug.json` holds a FHIR R4 Bundle and the decision its policy (`drg-clinic@1.0.0` or
-`@1.1.0`) must produce for it (spec: shared/spec/candidacy-policy.md). This module reads only those JSON files.
+`@1.1.0`) must produce for it (the candidacy policy spec, §3-§7). This module reads only those JSON files.
 
 - test_decision_case: runs `eligibility.from_fhir.decide` under the case's policy and under every policy of its
   `expected_under` (v1.0 cases also run under v1.1, changed only where spec §7 says so), and compares outcome,
