@@ -21,19 +21,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import orjson
 import sqlalchemy
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from databases import postgres_shown, postgres_url, postgres_version, sqlite_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from eligibility.audit import store
@@ -47,7 +44,6 @@ from eligibility.from_fhir import decide
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_BUNDLE = ROOT / "tests" / "audit" / "fixtures" / "crps-foot-eligible.json"
-POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SIGNER = Signer(key=b"benchmark-key-0123456789abcdef0123", every=100)
 
 
@@ -126,39 +122,6 @@ def run(backend: str, url: str, args: argparse.Namespace, records: Records) -> R
         engine.dispose()
 
 
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="audit-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'audit.db'}"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    schema = f"audit_bench_{os.getpid()}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def postgres_version() -> str:
-    engine = create_engine(POSTGRES_URL)
-    try:
-        with engine.connect() as connection:
-            return str(connection.execute(text("SHOW server_version")).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=100_000)
@@ -177,15 +140,14 @@ def main() -> None:
     results = []
     for backend in backends:
         if backend == "sqlite":
-            context = sqlite_url()
+            context = sqlite_url("audit-bench")
             label = "SQLite (file, WAL, synchronous=FULL)"
         else:
-            try:
-                label = f"PostgreSQL {postgres_version()}"
-            except sqlalchemy.exc.OperationalError as exc:
-                print(f"PostgreSQL skipped: unreachable at {make_url(POSTGRES_URL).render_as_string()} ({exc.orig})")
+            version = postgres_version()
+            if version is None:
+                print(f"PostgreSQL skipped: unreachable at {postgres_shown()}")
                 continue
-            context = postgres_url()
+            label, context = f"PostgreSQL {version}", postgres_url("audit-bench")
         with context as url:
             print(f"\n{label}: running …", flush=True)
             results.append((label, run(backend, url, args, records)))

@@ -36,15 +36,14 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import orjson
 import sqlalchemy
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from databases import postgres_shown, postgres_url, postgres_version, sqlite_url
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from eligibility.api.auth import Principal
@@ -62,7 +61,6 @@ from eligibility.web.worklist import Filters, load_worklist
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_BUNDLE = ROOT / "tests" / "audit" / "fixtures" / "crps-foot-eligible.json"
-POSTGRES_URL = os.environ.get("DRG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY = b"benchmark-key-0123456789abcdef0123"
 SIGNER = Signer(key=KEY, every=1000)
 TARGET_MS = 300.0
@@ -289,41 +287,6 @@ def http_pages(engine: Engine, repeat: int, *, with_run: bool) -> list[tuple[str
     return results
 
 
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="worklist-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'audit.db'}"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    schema = f"worklist_bench_{os.getpid()}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def postgres_version() -> str | None:
-    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            return str(connection.execute(text("SHOW server_version")).scalar_one())
-    except sqlalchemy.exc.OperationalError:
-        return None
-    finally:
-        engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--decisions", type=int, default=100_000)
@@ -338,14 +301,14 @@ def main() -> None:
         if backend == "postgresql":
             version = postgres_version()
             if version is None:
-                print(f"\nPostgreSQL skipped: unreachable at {make_url(POSTGRES_URL).render_as_string()}")
+                print(f"\nPostgreSQL skipped: unreachable at {postgres_shown()}")
                 continue
             label, context = f"PostgreSQL {version}", postgres_url
         else:
             label, context = "SQLite (file, WAL)", sqlite_url
         for scenario in args.scenario or ["screening", "queue"]:
             queue = round(args.decisions * args.queue_share) if scenario == "screening" else args.decisions
-            with context() as url:
+            with context("worklist-bench") as url:
                 engine = make_engine(url)
                 try:
                     upgrade(engine)

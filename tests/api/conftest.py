@@ -11,8 +11,6 @@ workers build their own.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -34,6 +31,7 @@ from eligibility.audit.migrate import upgrade
 from eligibility.settings import Settings
 from tests.api.helpers import ClientKeys
 from tests.postgres import postgres_schema
+from tests.serving import running
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -70,20 +68,8 @@ def serve(app: Any, settings: Settings | None = None) -> Iterator[str]:
     config = uvicorn_config(
         app, settings or Settings(), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with running(config) as base:
+        yield base
 
 
 @dataclass

@@ -4,8 +4,6 @@ right one gives the new decision with what changed. Screenshots go to test-artif
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from tests.serving import running
 from tests.web.answering import app_for, seed_unknown
 from tests.web.seed import Seeded
 from tests.web.test_browser import ARGS, CHROMIUM, LAPTOP, SHOTS
@@ -24,19 +23,9 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 
 @contextmanager
 def serve(seeded: Seeded) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app_for(seeded), host="127.0.0.1", port=0, log_level="warning"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    config = uvicorn.Config(app_for(seeded), host="127.0.0.1", port=0, log_level="warning")  # type: ignore[arg-type]
+    with running(config) as base:
+        yield base
 
 
 def test_a_referrer_answers_in_the_browser_and_sees_the_new_outcome(tmp_path: Path) -> None:

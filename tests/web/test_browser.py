@@ -10,8 +10,6 @@ Never `playwright install`: the test uses /usr/bin/chromium and is skipped when 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from eligibility.app import create_app
 from eligibility.settings import Settings
+from tests.serving import running
 from tests.web.conftest import NoEvaluator
 from tests.web.seed import REPO, Seeded, seed
 
@@ -49,20 +48,9 @@ def serve(seeded: Seeded) -> Iterator[str]:
     app = create_app(
         Settings(environment="test"), session_factory=lambda: Session(seeded.engine), evaluator=NoEvaluator()
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    with running(config) as base:
+        yield base
 
 
 def _sign_in(page: object, base: str, token: str, path: str = "/ui/worklist") -> None:
