@@ -41,6 +41,8 @@ def witness_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     guard.forget_known_heads()
 
 
+# The refused start is what is tested: uvicorn exits its server thread with SystemExit(3).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_deleting_released_decisions_stops_the_server_and_a_restart(
     db_url: str, keys: ClientKeys, issuers_file: Path, evaluator: ProcessEvaluator, witness_path: Path
 ) -> None:
