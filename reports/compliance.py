@@ -40,8 +40,16 @@ from sqlalchemy.orm import Session
 
 from eligibility.audit import store
 from eligibility.audit.clock import parse_bound
-from eligibility.audit.models import KIND_ACCESS, KIND_DECISION, KIND_REJECTION, KIND_REVIEW, AuditRecord
+from eligibility.audit.models import (
+    KIND_ACCESS,
+    KIND_DECISION,
+    KIND_PROMOTION,
+    KIND_REJECTION,
+    KIND_REVIEW,
+    AuditRecord,
+)
 from eligibility.audit.verify import VerifyReport
+from eligibility.audit.worklist_table import BATCH_CHANNEL
 from eligibility.decision import OUTCOMES
 from reports.answered import ANSWERED_COLUMNS, answered_row, answered_summary
 
@@ -163,6 +171,7 @@ class AuditFrames:
     accesses: pd.DataFrame
     rejections: pd.DataFrame
     answered: pd.DataFrame | None = None  # decisions made from a referrer's answers (reports/answered.py)
+    promoted: frozenset[str] = frozenset()  # screening decisions promoted to the review queue in the period
 
 
 def period_bounds(start: date, end: date) -> tuple[str, str]:
@@ -326,6 +335,7 @@ def load_period(session: Session, *, start: date, end: date) -> AuditFrames:
     accesses: list[dict[str, Any]] = []
     rejections: list[dict[str, Any]] = []
     answered: list[dict[str, Any]] = []
+    promoted: set[str] = set()
     for record in store.iter_records(session, start=lower, end=upper):
         if record.kind == KIND_DECISION:
             found = answered_row(record)
@@ -341,6 +351,8 @@ def load_period(session: Session, *, start: date, end: date) -> AuditFrames:
             accesses.append(_access_row(record))
         elif record.kind == KIND_REJECTION:
             rejections.append(_rejection_row(record))
+        elif record.kind == KIND_PROMOTION and record.decision_id is not None:
+            promoted.add(record.decision_id)
     decision_frame = _frame(decisions, _DECISION_COLUMNS)
     review_frame = _frame(reviews, _REVIEW_RECORD_COLUMNS)
     reviewed_ids = sorted(set(review_frame["decision_id"]))
@@ -356,6 +368,7 @@ def load_period(session: Session, *, start: date, end: date) -> AuditFrames:
         accesses=_frame(accesses, _ACCESS_COLUMNS),
         rejections=_frame(rejections, _REJECTION_COLUMNS),
         answered=_frame(answered, {k: v for k, v in ANSWERED_COLUMNS.items() if k != "hours_to_answer"}),
+        promoted=frozenset(promoted),
     )
 
 
@@ -405,7 +418,7 @@ class Headline:
     overrides: int
     override_rate: float | None  # None when nothing was reviewed
     reviewed_decisions: int  # decisions of the period reviewed within it
-    awaiting_review: int  # decisions of the period with no review by its end
+    awaiting_review: int  # decisions of the period in the review queue with no review by its end
     median_hours_to_review: float | None
     p90_hours_to_review: float | None
     decision_reads: int  # access records naming a decision
@@ -414,6 +427,7 @@ class Headline:
     answered: int = 0  # decisions made from a referrer's answers to an earlier decision's questions
     completed_by_questionnaire: int = 0  # of those, no longer INSUFFICIENT_INFORMATION
     median_hours_to_answer: float | None = None  # from the data request (old decision) to the answer
+    screening_only: int = 0  # batch screening decisions of the period not promoted to review by its end
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,6 +583,9 @@ def compliance_summary(frames: AuditFrames, *, verification: VerifyReport | Veri
     hours = time_to_review["hours_to_review"]
     in_period = set(decisions["decision_id"])
     reviewed = in_period & set(reviews["decision_id"])
+    # Screening results wait in their own list, not for review: only the queue's decisions await one.
+    screening = set(decisions.loc[decisions["channel"] == BATCH_CHANNEL, "decision_id"]) - frames.promoted
+    queued = in_period - screening
     reads = accesses[accesses["decision_id"].notna()]
     answered_frame = frames.answered if frames.answered is not None else _frame([], ANSWERED_COLUMNS)
     answered, answered_count, completed, median_to_answer = answered_summary(answered_frame)
@@ -580,7 +597,7 @@ def compliance_summary(frames: AuditFrames, *, verification: VerifyReport | Veri
         overrides=overrides,
         override_rate=overrides / len(reviews) if len(reviews) else None,
         reviewed_decisions=len(reviewed),
-        awaiting_review=total - len(reviewed),
+        awaiting_review=len(queued - reviewed),
         median_hours_to_review=_quantile(hours, 0.5),
         p90_hours_to_review=_quantile(hours, 0.9),
         decision_reads=len(reads),
@@ -588,6 +605,7 @@ def compliance_summary(frames: AuditFrames, *, verification: VerifyReport | Veri
         trail_queries=int(accesses["decision_id"].isna().sum()),
         answered=answered_count,
         completed_by_questionnaire=completed,
+        screening_only=len(screening - reviewed),
         median_hours_to_answer=median_to_answer,
     )
     override_rows = reviews[reviews["action"] == "override"]

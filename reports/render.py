@@ -277,6 +277,7 @@ def _headline_rows(report: ComplianceReport) -> list[tuple[str, str, Any]]:
         ("override_rate", "Override rate", h.override_rate),
         ("reviewed_decisions", "Decisions reviewed (of this period's)", h.reviewed_decisions),
         ("awaiting_review", "Decisions awaiting review at the period's end", h.awaiting_review),
+        ("screening_only", "Screening decisions not promoted to review", h.screening_only),
         ("median_hours_to_review", "Median hours to first review", h.median_hours_to_review),
         ("p90_hours_to_review", "90th percentile hours to first review", h.p90_hours_to_review),
         ("decision_reads", "Reads of decisions", h.decision_reads),

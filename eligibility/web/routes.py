@@ -58,6 +58,7 @@ _HEADLINE = (  # the dashboard's headline block: ComplianceReport.headline, labe
     ("overrides", "Overridden"),
     ("override_rate", "Override rate"),
     ("awaiting_review", "Decisions awaiting review at the period's end"),
+    ("screening_only", "Screening decisions not promoted to review"),
     ("median_hours_to_review", "Median hours to first review"),
     ("decision_reads", "Reads of decisions"),
     ("completed_by_questionnaire", "Decisions completed by questionnaire"),

@@ -8,7 +8,7 @@ themselves run on both backends in tests/audit/test_worklist_index.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -177,3 +177,28 @@ def test_the_worklist_pages_in_the_html(tmp_path: Path) -> None:
         assert 'href="/ui/worklist?state=all&amp;referrer=dr.rivera&amp;page=1" rel="prev"' in filtered
         assert client.get("/ui/worklist?page=0").status_code == 400
     data.engine.dispose()
+
+
+def test_compliance_counts_screening_results_apart_from_the_review_queue(screened: Seeded) -> None:
+    """A 60-patient screening run is not 60 decisions "awaiting review": only the queue's are."""
+    from sqlalchemy.orm import Session
+
+    from eligibility.audit.checkpoints import signer_from_settings
+    from eligibility.audit.verify import verify
+    from eligibility.settings import Settings
+    from reports.compliance import compliance_summary, load_period
+
+    today = datetime.now(UTC).date()
+    with Session(screened.engine) as session:
+        records = list(store.iter_records(session))
+        frames = load_period(session, start=today, end=today)
+        verification = verify(session, signer=signer_from_settings(Settings(environment="test")))
+    promoted = {r.decision_id for r in records if r.kind == "promotion"}
+    reviewed = {r.decision_id for r in records if r.kind == "review"}
+    run = {r.decision_id for r in records if r.kind == "decision" and r.channel == "batch"}
+    point_of_care = {r.decision_id for r in records if r.kind == "decision" and r.channel != "batch"}
+    report = compliance_summary(frames, verification=verification)
+    h = report.headline
+    assert len(run) == RUN_SIZE and point_of_care
+    assert h.screening_only == len(run - promoted - reviewed) >= RUN_SIZE - 2
+    assert h.awaiting_review == len((point_of_care | (run & promoted)) - reviewed) < len(point_of_care) + 3
