@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
-
 from eligibility.answers.questionnaire import Group, Item, questionnaire_id
 from eligibility.decision import Decision
 from eligibility.errors import InputError
@@ -243,14 +241,15 @@ class _Checker:
 
 
 def _validate_model(response: dict[str, Any]) -> list[Problem]:
-    from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    """The R4B model's first problem, through fhir_adapters (the one place that imports the models)."""
+    from fhir_adapters.models import validate_resource
 
     try:
-        QuestionnaireResponse.model_validate(response)
-    except (ValidationError, ValueError, TypeError, KeyError) as exc:
-        first = str(exc).splitlines()
-        message = "; ".join(line.strip() for line in first[1:3]) or "not a valid R4 QuestionnaireResponse"
-        return [Problem(None, "QuestionnaireResponse", f"not a valid R4 QuestionnaireResponse: {message}")]
+        validate_resource(response, lambda path: f"QuestionnaireResponse.{path}" if path else "QuestionnaireResponse")
+    except InputError as exc:
+        message = exc.message.removeprefix("QuestionnaireResponse fails FHIR R4B validation: ")
+        where = exc.location or "QuestionnaireResponse"
+        return [Problem(None, where, f"not a valid R4 QuestionnaireResponse: {message}")]
     return []
 
 

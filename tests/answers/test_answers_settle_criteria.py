@@ -194,3 +194,15 @@ def test_not_known_is_never_read_as_no() -> None:
     )
     assert combined.extracted.resources == []
     assert redecide(target, combined.raw).criterion("failed_physical_therapy").status == "unknown"
+
+
+def test_a_response_the_r4_model_refuses_is_named_where_it_fails() -> None:
+    from eligibility.answers.responses import problems_of
+
+    target = target_of("048-pt-adequate-no-outcome-unknown")
+    fields = {"failed_physical_therapy.0.outcome": "urn:drg-eligibility:answer|not-known"}
+    bad = {**response(target, fields), "authored": "not a date"}
+    answers, problems = problems_of(target.groups, bad, decision=target.decision, base_url=BASE)
+    assert answers is None
+    assert problems[0].location == "QuestionnaireResponse.authored"
+    assert problems[0].message.startswith("not a valid R4 QuestionnaireResponse: ")
