@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -31,6 +31,7 @@ from eligibility.errors import AuditError, InputError
 from eligibility.from_fhir import decide_parsed, prepare, resolve_policy
 from eligibility.review_reasons import check_reason
 from fhir_adapters import ReadProblem
+from fhir_adapters.patient_header import PatientHeader
 
 __all__ = [
     "Evaluated",
@@ -56,7 +57,7 @@ class Evaluated:
     pydantic models field by field costs about 1 ms a decision, validating the JSON a quarter of that.
     """
 
-    __slots__ = ("canonical", "decision", "record", "unread_problems")
+    __slots__ = ("canonical", "decision", "patient", "record", "unread_problems")
 
     def __init__(
         self,
@@ -64,23 +65,31 @@ class Evaluated:
         canonical: bytes,
         record: dict[str, object] | None = None,
         unread_problems: tuple[ReadProblem, ...] = (),
+        patient: PatientHeader | None = None,
     ) -> None:
         self.decision = decision
         self.canonical = canonical
         self.record = decision.to_json_dict() if record is None else record
         self.unread_problems = unread_problems  # warnings for the answer (fhir_adapters/unread.py)
+        self.patient = patient  # the patient header, read once with the record (the worklist index's)
 
     def __reduce__(
         self,
-    ) -> tuple[
-        Callable[[bytes, bytes, tuple[ReadProblem, ...]], Evaluated], tuple[bytes, bytes, tuple[ReadProblem, ...]]
-    ]:
-        return _evaluated_from_json, (orjson.dumps(self.record), self.canonical, self.unread_problems)
+    ) -> tuple[Callable[..., Evaluated], tuple[Any, ...]]:
+        p = self.patient
+        header = None if p is None else (p.name, p.mrn, p.birth_date, p.sex)
+        return _evaluated_from_json, (orjson.dumps(self.record), self.canonical, self.unread_problems, header)
 
 
-def _evaluated_from_json(data: bytes, canonical: bytes, unread_problems: tuple[ReadProblem, ...] = ()) -> Evaluated:
+def _evaluated_from_json(
+    data: bytes,
+    canonical: bytes,
+    unread_problems: tuple[ReadProblem, ...] = (),
+    header: tuple[str | None, str | None, str | None, str | None] | None = None,
+) -> Evaluated:
     record = orjson.loads(data)
-    return Evaluated(Decision.model_validate(record), canonical, record, unread_problems)
+    patient = None if header is None else PatientHeader(*header)
+    return Evaluated(Decision.model_validate(record), canonical, record, unread_problems, patient)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +121,9 @@ def evaluate_one(raw: bytes, *, as_of: date, policy: str | None = None, read_all
         )
     except Exception as exc:  # recorded as a rejection, then surfaced to the caller
         return Rejected(error=exc, raw=raw, as_of=as_of, policy=policy)
-    return Evaluated(decision=decision, canonical=parsed.canonical, unread_problems=parsed.unread_problems)
+    return Evaluated(
+        decision=decision, canonical=parsed.canonical, unread_problems=parsed.unread_problems, patient=parsed.patient
+    )
 
 
 def _write(factory: SessionFactory | None, what: str, write: Callable[[Session], object]) -> None:
@@ -142,7 +153,13 @@ def _records_for(
     for result, actor, channel in calls:
         if isinstance(result, Evaluated):
             pending.add_decision(
-                result.decision, result.canonical, actor=actor, channel=channel, record=result.record, run_id=run_id
+                result.decision,
+                result.canonical,
+                actor=actor,
+                channel=channel,
+                record=result.record,
+                run_id=run_id,
+                patient=result.patient,
             )
         else:
             pending.add_rejection(

@@ -40,6 +40,7 @@ from .json_guard import edge_date
 from .locations import Locator
 from .models import READ_TYPES, is_resource_type
 from .parsing import RawEntry, Submission, read_submission, with_article
+from .patient_header import PatientHeader, patient_header
 from .projection import Fact, Projector
 from .references import IndexedEntry, ResourceIndex, identity_of
 from .unread import ReadFilter, ReadProblem, UnreadChecker, check_id
@@ -58,6 +59,8 @@ class ParsedInput:
     warnings: tuple[str, ...]  # "location: message", sorted; things read with an assumption
     unread_problems: tuple[ReadProblem, ...] = ()  # problems in resources not read, as found
     read_count: int = 0  # resources validated and projected
+    # who the patient is, for people (the worklist index), read here so the trail need not parse it again
+    patient: PatientHeader | None = None
 
 
 def parse_input(raw: bytes | str, *, reads: ReadFilter | None = None) -> ParsedInput:
@@ -182,6 +185,7 @@ def _parse_r4(submission: Submission, reads: ReadFilter | None) -> ParsedInput:
         warnings=tuple(sorted(warnings)),
         unread_problems=tuple(problems),
         read_count=read_count,
+        patient=patient_header(patients[0].resource),
     )
 
 

@@ -60,3 +60,23 @@ def test_ndjson_a_lone_patient_and_the_public_samples() -> None:
     assert liz is not None and (liz.name, liz.sex, liz.birth_date) == ("Liz Conn", "female", "1986-11-28")
     amy = patient_header((SAMPLES / "patient-example.json").read_bytes())
     assert amy is not None and amy.mrn == "1032702" and amy.sex is None  # US Core example: no gender element
+
+
+def test_the_header_read_with_the_record_is_the_one_the_stored_input_gives() -> None:
+    """The worklist index takes the header the reading found; `audit reindex` reads it from the stored
+    canonical input. Both must agree for every case and sample, or verify would report drift."""
+    from pathlib import Path
+
+    from fhir_adapters import parse_input
+
+    cases = sorted((Path(__file__).parent / "cases").glob("[0-9][0-9][0-9]-*.json"))
+    raws = [json.dumps(json.loads(p.read_text())["bundle"]).encode() for p in cases]
+    kinds = ("Bundle", "Patient")
+    records = [p for p in sorted(SAMPLES.glob("*.json")) if json.loads(p.read_text())["resourceType"] in kinds]
+    raws += [p.read_bytes() for p in records]
+    named = 0
+    for raw in raws:
+        parsed = parse_input(raw)
+        assert parsed.patient == patient_header(parsed.canonical)
+        named += parsed.patient is not None and parsed.patient.name is not None
+    assert named >= len(cases)  # the comparison saw real names, not only empty headers

@@ -41,6 +41,7 @@ from eligibility.audit.worklist_index import RUN_KEY, index_appended
 from eligibility.decision import OUTCOMES, Decision
 from eligibility.errors import AuditError, EligibilityError, InputError
 from eligibility.settings import get_settings
+from fhir_adapters.patient_header import PatientHeader
 
 __all__ = [
     "REVIEW_ACTIONS",
@@ -111,8 +112,12 @@ def append_records(
     *,
     inputs: Iterable[bytes] = (),
     signer: Signer | None = None,
+    headers: Mapping[str, PatientHeader] | None = None,
 ) -> list[StoredRecord]:
-    """Append `records` (and store `inputs`) as the next links of the chain. Does not commit."""
+    """Append `records` (and store `inputs`) as the next links of the chain. Does not commit.
+
+    `headers` (patient header per input SHA-256) spares the worklist index a parse of inputs whose
+    patient the caller has read already; it never enters the chain."""
     for record in records:
         if record.kind not in KINDS:
             raise AuditError(f"unknown audit record kind {record.kind!r}")
@@ -149,7 +154,7 @@ def append_records(
     if rows:
         session.execute(insert(_RECORD_TABLE), params=rows)
         # The derived worklist index, in the same transaction: it cannot disagree with the trail.
-        index_appended(session, rows, [record.payload for record in records], bodies)
+        index_appended(session, rows, [record.payload for record in records], bodies, headers)
         guard.queue_head(session, seq, prev_hash)
         maybe_checkpoint(
             session,
@@ -255,6 +260,7 @@ class PendingAppend:
 
     records: list[NewRecord] = field(default_factory=list)
     inputs: list[bytes] = field(default_factory=list)
+    headers: dict[str, PatientHeader] = field(default_factory=dict)  # by input SHA-256 (worklist index)
 
     def add_decision(
         self,
@@ -266,13 +272,15 @@ class PendingAppend:
         record: Mapping[str, object] | None = None,  # decision.to_json_dict(), when the caller has it already
         run_id: str | None = None,  # the screening run (batch)
         context: Mapping[str, object] | None = None,
+        patient: PatientHeader | None = None,  # read with the record, if it was (None: read it from the input)
     ) -> None:
-        self.records.append(
-            _decision_record(
-                decision, canonical_input, actor=actor, channel=channel, record=record, run_id=run_id, context=context
-            )
+        new = _decision_record(
+            decision, canonical_input, actor=actor, channel=channel, record=record, run_id=run_id, context=context
         )
+        self.records.append(new)
         self.inputs.append(canonical_input)
+        if patient is not None and new.input_sha256 is not None:
+            self.headers[new.input_sha256] = patient
 
     def add_rejection(
         self,
@@ -288,7 +296,7 @@ class PendingAppend:
         self.inputs.append(raw)
 
     def append_to(self, session: Session, *, signer: Signer | None = None) -> list[StoredRecord]:
-        return append_records(session, self.records, inputs=self.inputs, signer=signer)
+        return append_records(session, self.records, inputs=self.inputs, signer=signer, headers=self.headers)
 
 
 def append_decision(

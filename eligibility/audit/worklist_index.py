@@ -125,8 +125,14 @@ def index_appended(
     rows: Sequence[Mapping[str, Any]],
     payloads: Sequence[Mapping[str, Any]],
     bodies: Mapping[str, bytes],
+    headers: Mapping[str, PatientHeader] | None = None,
 ) -> None:
-    """Index the records just inserted (`rows` as inserted, with their payloads before canonical JSON)."""
+    """Index the records just inserted (`rows` as inserted, with their payloads before canonical JSON).
+
+    `headers`: the patient header per input SHA-256, when the caller read it with the record already
+    (the service does); otherwise it is read from the stored input, as `audit reindex` does.
+    """
+    known = headers or {}
     new_rows: list[dict[str, Any]] = []
     for row, payload in zip(rows, payloads, strict=True):
         if row["kind"] == KIND_DECISION and row["decision_id"] is not None:
@@ -139,7 +145,11 @@ def index_appended(
                     decision_id=row["decision_id"],
                     patient_ref=row["patient_ref"],
                     payload=payload,
-                    header=header_of(bodies.get(row["input_sha256"] or "")),
+                    header=(
+                        known[row["input_sha256"]]
+                        if row["input_sha256"] in known
+                        else header_of(bodies.get(row["input_sha256"] or ""))
+                    ),
                 )
             )
     if new_rows:
