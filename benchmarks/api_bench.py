@@ -58,7 +58,7 @@ from eligibility.api.users import Role, add_user  # noqa: E402
 from eligibility.audit.database import make_engine  # noqa: E402
 from eligibility.audit.migrate import upgrade  # noqa: E402
 from eligibility.from_fhir import decide, prepare  # noqa: E402
-from fhir_adapters.cds_hooks import SERVICE_ID, prefetch_templates  # noqa: E402
+from fhir_adapters.cds_hooks import SERVICE_ID, prefetch_resource_types, prefetch_templates  # noqa: E402
 from fhir_adapters.validated import process_cache  # noqa: E402
 
 TODAY = date.today()
@@ -67,17 +67,6 @@ SAMPLES = REPO / "examples" / "fhir-samples"
 FHIR_PATH = "/fhir/Patient/$drg-candidacy"
 CDS_PATH = f"/cds-services/{SERVICE_ID}"
 Call = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
-PLURAL = {
-    "conditions": "Condition",
-    "observations": "Observation",
-    "procedures": "Procedure",
-    "medicationRequests": "MedicationRequest",
-    "medicationStatements": "MedicationStatement",
-    "medicationAdministrations": "MedicationAdministration",
-    "encounters": "Encounter",
-    "devices": "Device",
-    "allergyIntolerances": "AllergyIntolerance",
-}
 
 
 def load() -> str:
@@ -102,7 +91,7 @@ def cds_body(bundle: dict[str, Any]) -> dict[str, Any]:
         by_type.setdefault(entry["resource"]["resourceType"], []).append(entry)
     patient = by_type["Patient"][0]["resource"]
     prefetch: dict[str, Any] = {"patient": patient}
-    for key, resource_type in PLURAL.items():
+    for key, resource_type in prefetch_resource_types().items():
         found = by_type.get(resource_type)
         prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": found} if found else None
     assert set(prefetch) == set(prefetch_templates())

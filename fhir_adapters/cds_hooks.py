@@ -32,6 +32,7 @@ __all__ = [
     "card_uuid",
     "decision_to_cards",
     "fetch_queries",
+    "prefetch_resource_types",
     "prefetch_templates",
     "prefetch_to_bundle",
     "selects_neurostimulation",
@@ -57,6 +58,14 @@ def prefetch_templates() -> dict[str, str]:
     the codes the installed policies read (pain scores, smoking and pregnancy status, trial relief).
     """
     return dict(_templates())  # a copy: callers may edit theirs
+
+
+def prefetch_resource_types() -> dict[str, str]:
+    """Prefetch key -> the resource type its query returns ("conditions" -> "Condition"), Patient aside:
+    what a client (or a test) must put under each key, read off the templates rather than listed again."""
+    return {
+        key: re.split(r"[/?]", template, maxsplit=1)[0] for key, template in _templates().items() if key != "patient"
+    }
 
 
 @cache

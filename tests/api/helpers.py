@@ -128,23 +128,13 @@ def records(engine: Engine, kind: str | None = None) -> list[StoredRecord]:
 
 def cds_request(bundle: dict[str, Any], *, hook: str = "patient-view", **extra: Any) -> dict[str, Any]:
     """A CDS Hooks request whose prefetch satisfies every template, from a case bundle."""
-    from fhir_adapters.cds_hooks import prefetch_templates
+    from fhir_adapters.cds_hooks import prefetch_resource_types, prefetch_templates
 
     by_type: dict[str, list[dict[str, Any]]] = {}
     for entry in bundle["entry"]:
         by_type.setdefault(entry["resource"]["resourceType"], []).append(entry)
     patient = patient_of(bundle)
-    keys = {
-        "conditions": "Condition",
-        "observations": "Observation",
-        "procedures": "Procedure",
-        "medicationRequests": "MedicationRequest",
-        "medicationStatements": "MedicationStatement",
-        "medicationAdministrations": "MedicationAdministration",
-        "encounters": "Encounter",
-        "devices": "Device",
-        "allergyIntolerances": "AllergyIntolerance",
-    }
+    keys = prefetch_resource_types()
     prefetch: dict[str, Any] = {"patient": patient}
     for key, resource_type in keys.items():
         entries = by_type.get(resource_type, [])
